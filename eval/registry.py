@@ -1,0 +1,130 @@
+"""The method registry and the context every method sees.
+
+A method turns a scenario's demand (and, for few-shot methods, seed users) into a score per
+evaluation user plus a selection made by its own decision rule:
+
+    @register_method("keyword")
+    class Keyword(TargetingMethod):
+        suites = ("zero-shot",)
+        def score(self, scenario, ctx):
+            ...
+            return MethodOutput(scores=..., selected=..., rule="...")
+
+Methods may read history events and profiles for all users and labels of *training* users
+only (`ctx.train_labels`); evaluation labels are never handed out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from targetbot.errors import TargetbotError
+from targetbot.scenarios import LabelContext, Scenario, ScenarioLabels, compute_labels
+from targetbot.workspace import Workspace
+
+
+@dataclass
+class MethodOutput:
+    scores: np.ndarray  # one per evaluation user, higher = more likely
+    selected: np.ndarray  # bool per evaluation user: the method's own decision
+    rule: str = ""  # the decision rule in words, for reports
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EvalContext:
+    """Shared, lazily computed inputs for all methods on one workspace."""
+
+    ws: Workspace
+    labels_ctx: LabelContext
+    seed: int = 0
+    cache: dict[str, Any] = field(default_factory=dict)  # methods share expensive features here
+    _labels: dict[str, ScenarioLabels] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, ws: Workspace, seed: int = 0) -> "EvalContext":
+        return cls(ws=ws, labels_ctx=LabelContext.load(ws), seed=seed)
+
+    @property
+    def users(self) -> pd.Index:
+        return self.labels_ctx.users
+
+    @property
+    def split(self) -> np.ndarray:
+        if "_split" not in self.cache:
+            self.cache["_split"] = self.ws.user_split(pd.Series(self.users)).to_numpy()
+        return self.cache["_split"]
+
+    @property
+    def eval_mask(self) -> np.ndarray:
+        return self.split == "eval"
+
+    @property
+    def train_mask(self) -> np.ndarray:
+        return self.split == "train"
+
+    @property
+    def eval_users(self) -> np.ndarray:
+        return self.users.to_numpy()[self.eval_mask]
+
+    def history(self) -> pd.DataFrame:
+        """Events of the history windows: the only events a method may use as input."""
+        if "_history" not in self.cache:
+            self.cache["_history"] = self.labels_ctx.events_in("history")
+        return self.cache["_history"]
+
+    def labels(self, scenario: Scenario) -> ScenarioLabels:
+        if scenario.name not in self._labels:
+            self._labels[scenario.name] = compute_labels(scenario, self.labels_ctx)
+        return self._labels[scenario.name]
+
+    def train_labels(self, scenario: Scenario) -> np.ndarray:
+        """Labels of training users (aligned with `users[train_mask]`): for supervised references."""
+        return self.labels(scenario).labels["label"].to_numpy()[self.train_mask]
+
+    def eval_labels(self, scenario: Scenario) -> np.ndarray:
+        """For the runner's metrics only; methods must not call this."""
+        return self.labels(scenario).labels["label"].to_numpy()[self.eval_mask]
+
+
+class TargetingMethod:
+    name: ClassVar[str] = ""
+    suites: ClassVar[tuple[str, ...]] = ("zero-shot",)
+    description: ClassVar[str] = ""
+
+    def prepare(self, ctx: EvalContext) -> None:
+        """Once per workspace, before any scenario (fit shared models, build features)."""
+
+    def score(self, scenario: Scenario, ctx: EvalContext) -> MethodOutput:
+        raise NotImplementedError
+
+
+_REGISTRY: dict[str, type[TargetingMethod]] = {}
+
+
+def register_method(name: str):
+    def deco(cls: type[TargetingMethod]) -> type[TargetingMethod]:
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+    return deco
+
+
+def _load_builtins() -> None:
+    import eval.methods  # noqa: F401  (registers the built-in methods)
+
+
+def list_methods(suite: str | None = None) -> list[str]:
+    _load_builtins()
+    return sorted(n for n, c in _REGISTRY.items() if suite is None or suite in c.suites)
+
+
+def get_method(name: str) -> TargetingMethod:
+    _load_builtins()
+    if name not in _REGISTRY:
+        raise TargetbotError(f"unknown method '{name}' (methods: {', '.join(sorted(_REGISTRY))})")
+    return _REGISTRY[name]()

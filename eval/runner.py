@@ -1,0 +1,91 @@
+"""Run a suite of methods over a workspace's scenarios and summarise the metrics."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import numpy as np
+
+from eval.metrics import auc, ks, precision_at_k, selection_metrics
+from eval.registry import EvalContext, get_method, list_methods
+from targetbot.errors import TargetbotError
+from targetbot.scenarios import Scenario, load_scenarios
+from targetbot.workspace import Workspace
+
+SUITES = ("zero-shot", "few-shot", "probe", "graph", "rewrite")
+
+
+def _r(x: float, nd: int = 4) -> float | None:
+    return None if x is None or (isinstance(x, float) and np.isnan(x)) else round(float(x), nd)
+
+
+def run_suite(ws: Workspace, suite: str, methods: list[str], scenario_names: list[str] | None = None,
+              seed: int = 0, progress: Callable[[str], None] | None = None) -> dict:
+    if suite not in SUITES:
+        raise TargetbotError(f"unknown suite '{suite}' (suites: {', '.join(SUITES)})")
+    available = list_methods(suite)
+    for m in methods:
+        if m not in available:
+            raise TargetbotError(f"method '{m}' is not in suite '{suite}' (available: {', '.join(available) or 'none yet'})")
+    scenarios: list[Scenario] = load_scenarios(ws.scenario_files())
+    if scenario_names:
+        known = {s.name for s in scenarios}
+        for n in scenario_names:
+            if n not in known:
+                raise TargetbotError(f"unknown scenario '{n}' (scenarios: {', '.join(sorted(known))})")
+        scenarios = [s for s in scenarios if s.name in scenario_names]
+    if not scenarios:
+        raise TargetbotError(f"{ws.scenarios_dir} holds no scenario files")
+    ctx = EvalContext.load(ws, seed=seed)
+    results = []
+    timings: dict[str, float] = {}
+    for name in methods:
+        method = get_method(name)
+        t = time.perf_counter()
+        method.prepare(ctx)
+        for s in scenarios:
+            if progress:
+                progress(f"{name} · {s.name}")
+            out = method.score(s, ctx)
+            y = ctx.eval_labels(s)
+            if len(out.scores) != len(y):
+                raise TargetbotError(f"method '{name}' returned {len(out.scores)} scores for {len(y)} evaluation users")
+            sel = selection_metrics(y, out.selected)
+            row = {
+                "scenario": s.name, "domain": s.domain, "method": name,
+                "auc": _r(auc(y, out.scores)), "ks": _r(ks(y, out.scores)),
+                "accuracy": _r(sel["accuracy"]), "precision": _r(sel["precision"]), "recall": _r(sel["recall"]),
+                "selected": sel["selected"], "positives": int(y.sum()),
+                "precision_at_pos": _r(precision_at_k(y, out.scores, int(y.sum()))),
+                "rule": out.rule,
+            }
+            row.update({k: v for k, v in out.extra.items() if isinstance(v, (int, float, str, type(None)))})
+            results.append(row)
+        timings[name] = round(time.perf_counter() - t, 2)
+    summary = {}
+    for name in methods:
+        rows = [r for r in results if r["method"] == name]
+        def mean(key):
+            vals = [r[key] for r in rows if r[key] is not None]
+            return _r(float(np.mean(vals))) if vals else None
+        summary[name] = {"mean_auc": mean("auc"), "mean_ks": mean("ks"), "mean_precision": mean("precision"),
+                         "mean_recall": mean("recall"), "mean_accuracy": mean("accuracy"),
+                         "mean_precision_at_pos": mean("precision_at_pos"), "seconds": timings[name]}
+    if len(methods) > 1 and "keyword" in methods:
+        for name in methods:
+            if name == "keyword":
+                continue
+            wins = sum(1 for s in scenarios
+                       if _get(results, s.name, name, "auc") is not None and _get(results, s.name, "keyword", "auc") is not None
+                       and _get(results, s.name, name, "auc") > _get(results, s.name, "keyword", "auc"))
+            summary[name]["wins_vs_keyword"] = wins
+    return {"suite": suite, "workspace": str(ws.root), "eval_users": int(ctx.eval_mask.sum()),
+            "scenarios": len(scenarios), "results": results, "summary": summary}
+
+
+def _get(results, scenario, method, key):
+    for r in results:
+        if r["scenario"] == scenario and r["method"] == method:
+            return r[key]
+    return None

@@ -1,0 +1,67 @@
+"""Atomic writes: write to a temporary sibling, fsync, then rename over the target.
+
+A crash or a bad input therefore never leaves a half-written artifact behind; readers see
+either the old file or the new one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+
+
+@contextmanager
+def atomic_path(target: str | Path, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path next to `target`; on success rename it onto `target`.
+
+    Works for files and for directories (the caller creates whatever it wants at the path).
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix + ".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    tmp.unlink()
+    try:
+        yield tmp
+        if target.is_dir() and not target.is_symlink():
+            old = target.with_name(f".{target.name}.old")
+            if old.exists():
+                shutil.rmtree(old)
+            target.rename(old)
+            tmp.rename(target)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
+
+
+def write_text(target: str | Path, text: str) -> None:
+    with atomic_path(target) as tmp:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+def write_json(target: str | Path, obj: Any) -> None:
+    write_text(target, json.dumps(obj, indent=2, default=str) + "\n")
+
+
+def write_yaml(target: str | Path, obj: Any) -> None:
+    write_text(target, yaml.safe_dump(obj, sort_keys=False, allow_unicode=True))
+
+
+def write_parquet(target: str | Path, df) -> None:
+    """Write a pandas DataFrame as Parquet atomically (zstd, no index)."""
+    with atomic_path(target, suffix=".parquet") as tmp:
+        df.to_parquet(tmp, index=False, compression="zstd")
