@@ -58,7 +58,7 @@ class TextEncoder:
         except OSError as e:
             raise TargetbotError(f"cannot load text encoder '{self.spec}': {str(e).splitlines()[0]}") from None
         self.load_seconds = time.perf_counter() - t
-        self.dim = int(self.model.get_sentence_embedding_dimension())
+        self.dim = int(self.model.get_embedding_dimension())
         self.max_seq_length = int(self.model.max_seq_length)
         self.fingerprint = hashlib.sha256(f"{self.spec}|{self.dim}|{self.max_seq_length}".encode()).hexdigest()[:12]
 
