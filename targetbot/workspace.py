@@ -179,6 +179,11 @@ class Workspace:
         write_parquet(path, df)
         return path
 
+    def write_artifact_table(self, stage: str, name: str, df: pd.DataFrame) -> Path:
+        path = self.artifact_dir(stage) / f"{name}.parquet"
+        write_parquet(path, df)
+        return path
+
     def profile_schema(self) -> ProfileSchema:
         path = self.data_dir / "profiles.schema.yaml"
         if not path.exists():

@@ -149,14 +149,15 @@ class StepEmitter:
         self._cache: dict[int, tuple] = {}
 
     def _resolved(self, step: Step):
-        k = id(step)
-        if k not in self._cache:
+        # keyed by identity; the cached entry keeps the step alive so its id cannot be reused
+        cached = self._cache.get(id(step))
+        if cached is None or cached[0] is not step:
             c, b = self.ctx.cat, self.ctx.buf
             tm = np.array([b.template(step.source, t) for t in step.texts], dtype=np.int32)
             e = step.e(c, b) if step.e else None
             m = step.m(c, b) if step.m else None
-            self._cache[k] = (tm, e, m)
-        return self._cache[k]
+            cached = self._cache[id(step)] = (step, tm, e, m)
+        return cached[1:]
 
     def _pick(self, pool, users, stable, salt):
         """Indices into `pool`: random per event, or fixed per user when `stable`."""

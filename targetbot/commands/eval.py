@@ -1,0 +1,94 @@
+"""`targetbot eval ...`: scenario labels and benchmark suites."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from targetbot.commands.common import JsonOpt, WorkspaceOpt, console, emit_json, guard, out
+from targetbot.workspace import Workspace
+
+app = typer.Typer(help="Evaluate: compute scenario labels, run benchmark suites of targeting methods.",
+                  no_args_is_help=True)
+
+
+@app.command("labels")
+@guard
+def labels(
+    workspace: WorkspaceOpt = None,
+    scenario_file: Annotated[Optional[list[Path]], typer.Option(
+        "--scenario-file", "-s", help="Scenario YAML to label (repeatable); default: the workspace's scenarios/.")] = None,
+    save: Annotated[bool, typer.Option(help="Also write labels to WS/artifacts/labels/<scenario>.parquet.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Label every user of the workspace with one or more scenarios.
+
+    Example: targetbot eval labels -w ws --scenario-file my_scenario.yaml --json
+    """
+    from targetbot.scenarios import LabelContext, compute_labels, load_scenario, load_scenarios
+
+    ws = Workspace.open(workspace)
+    scenarios = [load_scenario(f) for f in scenario_file] if scenario_file else load_scenarios(ws.scenario_files())
+    ctx = LabelContext.load(ws)
+    rows = []
+    for s in scenarios:
+        lab = compute_labels(s, ctx)
+        rows.append(lab.summary())
+        if save:
+            ws.write_artifact_table("labels", s.name, lab.labels)
+    if json_out:
+        emit_json({"workspace": str(ws.root), "scenarios": rows})
+        return
+    from rich.table import Table
+
+    table = Table("scenario", "domain", "prevalence", "positives", "hard negatives", "users")
+    for r in rows:
+        table.add_row(r["name"], r["domain"], f"{r['prevalence']:.2%}", f"{r['positives']:,}", f"{r['hard_negatives']:,}",
+                      f"{r['users']:,}")
+    out.print(table)
+
+
+@app.command("run")
+@guard
+def run(
+    workspace: WorkspaceOpt = None,
+    suite: Annotated[str, typer.Option(help="zero-shot | few-shot | probe | graph | rewrite")] = "zero-shot",
+    methods: Annotated[Optional[str], typer.Option(help="Comma-separated methods; default: every method of the suite.")] = None,
+    scenarios: Annotated[Optional[str], typer.Option(help="Comma-separated scenario names; default: all.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for methods that sample.")] = 0,
+    report: Annotated[Optional[Path], typer.Option(help="Also write a Markdown report to this file.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Run targeting methods on every scenario: AUC, KS, accuracy/precision/recall at each method's own rule.
+
+    Metrics use held-out evaluation users only; labels come from the label window.
+    The result is also saved under WS/runs/eval-<time>/result.json.
+
+    Example: targetbot eval run -w ws --suite zero-shot --methods random,keyword,supervised
+    """
+    from eval.registry import list_methods
+    from eval.report import markdown_report, summary_table
+    from eval.runner import run_suite
+
+    ws = Workspace.open(workspace)
+    method_list = [m.strip() for m in methods.split(",") if m.strip()] if methods else list_methods(suite)
+    scenario_list = [s.strip() for s in scenarios.split(",") if s.strip()] if scenarios else None
+    with console.status("evaluating") as status:
+        result = run_suite(ws, suite, method_list, scenario_list, seed=seed,
+                           progress=lambda m: status.update(f"evaluating {m}"))
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    run_dir = ws.runs_dir / f"eval-{suite}-{stamp}"
+    from targetbot.atomic import write_json, write_text
+
+    write_json(run_dir / "result.json", result)
+    result["run_dir"] = str(run_dir)
+    if report:
+        write_text(report, markdown_report(result))
+    if json_out:
+        emit_json(result)
+        return
+    out.print(summary_table(result))
+    out.print(f"saved {run_dir / 'result.json'}" + (f" and {report}" if report else ""))
