@@ -70,6 +70,7 @@ class Problem:
     message: str
     column: str | None = None
     rows: tuple[int, ...] = ()
+    warning: bool = False  # worth knowing, but the workspace is still usable
 
     def __str__(self) -> str:
         where = self.file

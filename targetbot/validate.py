@@ -71,8 +71,12 @@ def validate_workspace(ws: Workspace) -> list[Problem]:
                 if bad.any():
                     problems.append(Problem(rel_file, "not an entity in entities.parquet", col,
                                             tuple(int(i) for i in np.flatnonzero(bad)[:6])))
-    problems += _validate_scenarios(ws, events is not None and profiles is not None and not problems)
+    problems += _validate_scenarios(ws, events is not None and profiles is not None and not errors(problems))
     return problems
+
+
+def errors(problems: list[Problem]) -> list[Problem]:
+    return [p for p in problems if not p.warning]
 
 
 def _validate_scenarios(ws: Workspace, data_ok: bool) -> list[Problem]:
@@ -94,5 +98,5 @@ def _validate_scenarios(ws: Workspace, data_ok: bool) -> list[Problem]:
                 problems.append(Problem(str(path), str(e)))
                 continue
             if labels.positives == 0:
-                problems.append(Problem(str(path), "label rule matches no user in this workspace"))
+                problems.append(Problem(str(path), "label rule matches no user in this workspace", warning=True))
     return problems

@@ -20,19 +20,23 @@ def validate(workspace: WorkspaceOpt = None, json_out: JsonOpt = False) -> None:
 
     Exit code 0 when the workspace is valid, 1 when problems were found.
     """
-    from targetbot.validate import validate_workspace
+    from targetbot.validate import errors, validate_workspace
 
     ws = Workspace.open(workspace)
     problems = validate_workspace(ws)
+    bad = errors(problems)
     if json_out:
-        emit_json({"workspace": str(ws.root), "valid": not problems,
+        emit_json({"workspace": str(ws.root), "valid": not bad,
                    "problems": [{"file": p.file, "row": list(p.rows), "column": p.column, "message": p.message,
-                                 "line": str(p)} for p in problems]})
+                                 "severity": "warning" if p.warning else "error", "line": str(p)} for p in problems]})
     else:
         for p in problems:
-            out.print(f"[red]✗[/] {p}", highlight=False)
-        out.print(f"{ws.root}: " + ("valid" if not problems else f"{len(problems)} problem(s)"))
-    if problems:
+            out.print(("[yellow]![/] " if p.warning else "[red]✗[/] ") + str(p), highlight=False, soft_wrap=True)
+        summary = "valid" if not bad else f"{len(bad)} problem(s)"
+        if len(problems) > len(bad):
+            summary += f", {len(problems) - len(bad)} warning(s)"
+        out.print(f"{ws.root}: {summary}")
+    if bad:
         raise typer.Exit(1)
 
 

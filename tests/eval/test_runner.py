@@ -1,0 +1,60 @@
+"""The evaluation core on the small world: registry, suites, JSON contract, keyword baseline."""
+
+import numpy as np
+import pytest
+
+from eval.methods.keyword import keywords, stem
+from eval.registry import get_method, list_methods
+from eval.runner import run_suite
+from targetbot.errors import TargetbotError
+
+
+def test_registry_lists_builtin_methods():
+    assert {"random", "keyword", "supervised"} <= set(list_methods("zero-shot"))
+    with pytest.raises(TargetbotError, match="unknown method 'nope'"):
+        get_method("nope")
+
+
+def test_keywords_drop_filler_and_stem():
+    assert keywords("users likely to rent phones") == ["rent", "phone"]
+    assert stem("watching") == "watch" and stem("business") == "business" and stem("categories") == "category"
+
+
+def test_zero_shot_suite_contract(small_world):
+    result = run_suite(small_world, "zero-shot", ["random", "keyword"], ["phone_renting", "nba_fans"])
+    assert result["suite"] == "zero-shot"
+    assert len(result["results"]) == 4
+    for row in result["results"]:
+        assert {"scenario", "method", "auc", "ks", "accuracy", "precision", "recall"} <= set(row)
+        assert row["auc"] is None or 0.0 <= row["auc"] <= 1.0
+    assert set(result["summary"]) == {"random", "keyword"}
+    assert "mean_auc" in result["summary"]["keyword"]
+
+
+def test_keyword_finds_habitual_nba_viewers(small_world):
+    r = run_suite(small_world, "zero-shot", ["keyword", "random"], ["nba_fans"])
+    by = {x["method"]: x["auc"] for x in r["results"]}
+    assert by["keyword"] > by["random"]
+
+
+def test_supervised_reference_learns(small_world):
+    r = run_suite(small_world, "zero-shot", ["supervised"], ["nba_fans"])
+    assert r["results"][0]["auc"] > 0.7
+
+
+def test_bad_suite_and_scenario_are_named(small_world):
+    with pytest.raises(TargetbotError, match="unknown suite"):
+        run_suite(small_world, "zeroshot", ["random"])
+    with pytest.raises(TargetbotError, match="unknown scenario 'nope'"):
+        run_suite(small_world, "zero-shot", ["random"], ["nope"])
+    with pytest.raises(TargetbotError, match="not in suite"):
+        run_suite(small_world, "few-shot", ["keyword"])
+
+
+def test_eval_users_are_held_out(small_world):
+    from eval.registry import EvalContext
+
+    ctx = EvalContext.load(small_world)
+    assert not (ctx.eval_mask & ctx.train_mask).any()
+    assert 0.3 < ctx.eval_mask.mean() < 0.7
+    assert np.array_equal(ctx.split, EvalContext.load(small_world).split)  # stable
