@@ -1,0 +1,10 @@
+"""Training losses, one per file, each usable and testable on its own."""
+
+from towers.losses.cpc import CPCLoss
+from towers.losses.cyclic_kl import cyclic_kl
+from towers.losses.infonce import InfoNCELoss, NegativeQueue
+from towers.losses.tabular import MaskedFeatureLoss, ReplacedTokenLoss
+from towers.losses.triplet import prompt_triplet_loss
+
+__all__ = ["CPCLoss", "InfoNCELoss", "MaskedFeatureLoss", "NegativeQueue", "ReplacedTokenLoss", "cyclic_kl",
+           "prompt_triplet_loss"]
