@@ -69,7 +69,7 @@ class Step:
     amount: tuple[float, float] | None = None
     status: str = "paid"
     merchant: str | None = None  # "e" or "m": which slot is the merchant column
-    item: str = "e"
+    item: str = "e"  # which slot fills the item column; "" for none
     stable_e: bool = False  # a user always gets the same {e} (their car, their pet food brand)
     stable_m: bool = False
     weight: float = 1.0
@@ -195,7 +195,7 @@ class StepEmitter:
                 amount = np.round(self.ctx.cat.price_arr[np.minimum(e, len(self.ctx.cat.price_arr) - 1)] * rng.lognormal(0, 0.2, len(u)), 2)
             slots = {"e": e, "m": m}
             merchant = slots.get(step.merchant) if step.merchant else None
-            item = slots.get(step.item) if step.item else None
+            item = slots.get(step.item) if step.item else np.full(len(u), -1, dtype=np.int32)  # "" = no item
             self.ctx.buf.add(u, tt, tm[rng.integers(0, len(tm), len(u))], e, m, amount=amount, status=step.status,
                              category=step.category, item=item, merchant=merchant)
 
