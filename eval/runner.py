@@ -13,7 +13,33 @@ from targetbot.errors import TargetbotError
 from targetbot.scenarios import Scenario, load_scenarios
 from targetbot.workspace import Workspace
 
-SUITES = ("zero-shot", "few-shot", "probe", "graph", "rewrite")
+SCENARIO_SUITES = ("zero-shot", "few-shot", "probe")
+# Suites whose results are not per-scenario targeting metrics register a runner here
+# (graph: relation-mining metrics; rewrite: plan metrics). Signature: fn(ws, methods, options) -> dict.
+SUITE_RUNNERS: dict[str, Callable[..., dict]] = {}
+SUITE_MODULES = {"graph": "eval.graph_suite", "rewrite": "eval.rewrite_suite"}
+SUITES = SCENARIO_SUITES + tuple(SUITE_MODULES)
+
+
+def register_suite(name: str):
+    def deco(fn):
+        SUITE_RUNNERS[name] = fn
+        return fn
+    return deco
+
+
+def run(ws: Workspace, suite: str, methods: list[str] | None = None, scenario_names: list[str] | None = None,
+        seed: int = 0, progress: Callable[[str], None] | None = None, options: dict | None = None) -> dict:
+    """Entry point for every suite: scenario suites here, others through their registered runner."""
+    if suite in SUITE_MODULES:
+        import importlib
+
+        try:
+            importlib.import_module(SUITE_MODULES[suite])
+        except ModuleNotFoundError as e:
+            raise TargetbotError(f"suite '{suite}' is not available in this build ({e.name} missing)") from None
+        return SUITE_RUNNERS[suite](ws, methods, {"seed": seed, "progress": progress, **(options or {})})
+    return run_suite(ws, suite, methods or list_methods(suite), scenario_names, seed=seed, progress=progress)
 
 
 def _r(x: float, nd: int = 4) -> float | None:
@@ -22,7 +48,7 @@ def _r(x: float, nd: int = 4) -> float | None:
 
 def run_suite(ws: Workspace, suite: str, methods: list[str], scenario_names: list[str] | None = None,
               seed: int = 0, progress: Callable[[str], None] | None = None) -> dict:
-    if suite not in SUITES:
+    if suite not in SCENARIO_SUITES:
         raise TargetbotError(f"unknown suite '{suite}' (suites: {', '.join(SUITES)})")
     available = list_methods(suite)
     for m in methods:

@@ -60,6 +60,8 @@ def run(
     scenarios: Annotated[Optional[str], typer.Option(help="Comma-separated scenario names; default: all.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for methods that sample.")] = 0,
     report: Annotated[Optional[Path], typer.Option(help="Also write a Markdown report to this file.")] = None,
+    requests: Annotated[Optional[Path], typer.Option(help="rewrite suite: JSONL of requests with expected families, entities, exclusions.")] = None,
+    models: Annotated[Optional[str], typer.Option(help="rewrite suite: comma-separated models to compare, e.g. base,tuned.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Run targeting methods on every scenario: AUC, KS, accuracy/precision/recall at each method's own rule.
@@ -69,16 +71,16 @@ def run(
 
     Example: targetbot eval run -w ws --suite zero-shot --methods random,keyword,supervised
     """
-    from eval.registry import list_methods
     from eval.report import markdown_report, summary_table
-    from eval.runner import run_suite
+    from eval.runner import run as run_any
 
     ws = Workspace.open(workspace)
-    method_list = [m.strip() for m in methods.split(",") if m.strip()] if methods else list_methods(suite)
+    method_list = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
     scenario_list = [s.strip() for s in scenarios.split(",") if s.strip()] if scenarios else None
+    options = {"requests": requests, "models": [m.strip() for m in models.split(",")] if models else None}
     with console.status("evaluating") as status:
-        result = run_suite(ws, suite, method_list, scenario_list, seed=seed,
-                           progress=lambda m: status.update(f"evaluating {m}"))
+        result = run_any(ws, suite, method_list, scenario_list, seed=seed,
+                         progress=lambda m: status.update(f"evaluating {m}"), options=options)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
     run_dir = ws.runs_dir / f"eval-{suite}-{stamp}"
     from targetbot.atomic import write_json, write_text
@@ -86,9 +88,13 @@ def run(
     write_json(run_dir / "result.json", result)
     result["run_dir"] = str(run_dir)
     if report:
-        write_text(report, markdown_report(result))
+        write_text(report, markdown_report(result) if result["results"] and "scenario" in result["results"][0]
+                   else "```json\n" + __import__("json").dumps(result, indent=2, default=str) + "\n```\n")
     if json_out:
         emit_json(result)
         return
-    out.print(summary_table(result))
+    if "summary" in result and result["results"] and "scenario" in result["results"][0]:
+        out.print(summary_table(result))
+    else:
+        emit_json({k: v for k, v in result.items() if k != "run_dir"})
     out.print(f"saved {run_dir / 'result.json'}" + (f" and {report}" if report else ""))
