@@ -20,6 +20,7 @@ label window may reach model input.
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
@@ -30,7 +31,7 @@ import pyarrow.parquet as pq
 import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from targetbot.atomic import write_parquet, write_yaml
+from targetbot.atomic import write_parquet, write_text, write_yaml
 from targetbot.contract import ProfileSchema
 from targetbot.errors import DataError, TargetbotError
 
@@ -249,3 +250,36 @@ class Workspace:
     # ---- scenarios ------------------------------------------------------------------------
     def scenario_files(self) -> list[Path]:
         return sorted(self.scenarios_dir.glob("*.yaml"))
+
+
+def write_workspace(root: str | Path, meta: WorkspaceMeta, tables: dict[str, pd.DataFrame], schema: ProfileSchema,
+                    scenario_files: list[Path], overwrite: bool = False) -> Workspace:
+    """Write a complete workspace from tables built in memory (world simulator, adapters).
+
+    With `overwrite`, everything derived from the replaced data goes too: data tables not
+    rewritten, old scenario files and built artifacts (models of old data must not be reused);
+    audit records under `runs/` stay. `workspace.yaml` is written last, so an interrupted write
+    never leaves something that opens as a workspace with missing tables.
+    """
+    root = Path(root)
+    if (root / META_FILE).exists():
+        if not overwrite:
+            raise TargetbotError(f"{root} already holds a workspace (use --overwrite to replace it)")
+        (root / META_FILE).unlink()
+    ws = Workspace(root)
+    for d in (ws.data_dir, ws.scenarios_dir, ws.artifacts_dir, ws.runs_dir):
+        d.mkdir(parents=True, exist_ok=True)
+    for f in ws.data_dir.glob("*.parquet"):
+        if f.stem not in tables:
+            f.unlink()
+    for f in ws.scenario_files():
+        f.unlink()
+    for d in ws.artifacts_dir.iterdir():
+        shutil.rmtree(d) if d.is_dir() and not d.is_symlink() else d.unlink()
+    for name, df in tables.items():
+        ws.write_table(name, df)
+    ws.write_profile_schema(schema)
+    for f in scenario_files:
+        write_text(ws.scenarios_dir / f.name, Path(f).read_text(encoding="utf-8"))
+    ws.write_meta(meta)
+    return ws

@@ -3,7 +3,9 @@
 An analyst turns "users likely to rent phones" into the keywords {rent, phone} and looks for
 users whose history mentions them. Score: sum over history events of the IDF weights of the
 keywords each event mentions (log-damped per user). Decision rule: select users with at least
-one event that mentions at least half of the keywords.
+one event that mentions at least half of the distinctive keywords (keywords found in more than
+half of all events, like "watch" in a log of watched movies, select nobody in particular and
+are left out of the rule).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def keywords(demand: str) -> list[str]:
 def stem(w: str) -> str:
     """A tiny English stemmer: enough to match 'phones' with 'phone' and 'watching' with 'watch'."""
     if w.endswith("ies") and len(w) > 4:
-        return w[:-3] + "y"
+        return w[:-1] if len(w) <= 6 else w[:-3] + "y"  # movies -> movie, categories -> category
     if w.endswith(("sses", "shes", "ches", "xes")):
         return w[:-2]
     if w.endswith("ss") or w.endswith("us"):
@@ -68,13 +70,16 @@ class KeywordMethod(TargetingMethod):
         n_events = max(int(freq.sum()), 1)
         weight = np.zeros(len(texts))
         n_hit = np.zeros(len(texts), dtype=np.int32)
+        distinctive = []
         for kw in kws:
             hit = texts.str.contains(r"\b" + re.escape(kw), regex=True).to_numpy()
             df = int(freq[hit].sum())
             idf = math.log(n_events / (1 + df))
             weight += hit * max(idf, 0.0)
-            n_hit += hit
-        need = max(1, math.ceil(len(kws) / 2))
+            if df <= n_events / 2:
+                n_hit += hit
+                distinctive.append(kw)
+        need = max(1, math.ceil(len(distinctive) / 2)) if distinctive else len(kws) + 1
         per_event_w = np.where(codes >= 0, weight[np.maximum(codes, 0)], 0.0)
         per_event_ok = np.where(codes >= 0, n_hit[np.maximum(codes, 0)] >= need, False)
         user = hist["user_id"].astype(str)
@@ -85,5 +90,5 @@ class KeywordMethod(TargetingMethod):
         ok = agg["ok"].reindex(eval_users, fill_value=False).to_numpy(dtype=bool)
         scores = np.log1p(w) + ok * 100.0  # rule-matching users first, then by weighted mentions
         return MethodOutput(scores=scores, selected=ok,
-                            rule=f"an event mentions >= {need} of {kws}",
+                            rule=f"an event mentions >= {need} of {distinctive}",
                             extra={"keywords": kws})

@@ -66,7 +66,7 @@ def stats(workspace: WorkspaceOpt = None, json_out: JsonOpt = False) -> None:
         "entity_types": int(entities["type"].nunique()) if entities is not None else 0,
         "entities": int(len(entities)) if entities is not None else 0,
         "relations": int(len(ws.relations())) if ws.has_table("relations") else 0,
-        "windows": {w.name: [str(w.start), str(w.end)] for w in ws.meta.windows},
+        "windows": {w.name: [w.start and w.start.isoformat(), w.end and w.end.isoformat()] for w in ws.meta.windows},
         "scenarios": rows,
     }
     if json_out:

@@ -178,6 +178,11 @@ def _evaluate_events(rule: EventsRule, ctx: LabelContext, where: str) -> np.ndar
         has_aggregate = True
         n = hit.groupby(hit["user_id"].astype(str), observed=True)[f].nunique()
         passed &= apply_condition(n.reindex(passed.index), cond)
+    if clause.share is not None:
+        has_aggregate = True
+        all_in_window = ev.groupby(ev["user_id"].astype(str), observed=True).size()
+        share = groups.size() / all_in_window.reindex(groups.size().index)
+        passed &= apply_condition(share, clause.share)
     if not has_aggregate:
         passed &= groups.size() >= 1
     return ctx.users.isin(passed.index[passed.to_numpy(dtype=bool)])

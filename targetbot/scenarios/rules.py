@@ -10,7 +10,8 @@ A rule is a YAML mapping with exactly one key:
         text: {contains: "rent"}
       count: {gte: 2}  # optional, default {gte: 1}; also `days` (distinct active days),
       sum: {amount: {gte: 500}}          # sums of numeric fields,
-      distinct: {merchant: {gte: 3}}     # and distinct counts of any field
+      distinct: {merchant: {gte: 3}}     # distinct counts of any field,
+      share: {gte: 0.1}                  # and matching events / all the user's events in the window
     profile:           users whose profile matches (AND over columns)
       age: {between: [18, 35]}
       city_tier: [1, 2]
@@ -91,13 +92,14 @@ class EventsClause(BaseModel):
     days: Condition | None = None
     sum: dict[str, Condition] | None = None
     distinct: dict[str, Condition] | None = None
+    share: Condition | None = None
 
     @field_validator("where", "sum", "distinct", mode="before")
     @classmethod
     def _conds(cls, v):
         return None if v is None else _parse_conditions(v)
 
-    @field_validator("count", "days", mode="before")
+    @field_validator("count", "days", "share", mode="before")
     @classmethod
     def _cond(cls, v):
         return None if v is None else Condition.parse(v)

@@ -7,7 +7,6 @@ history (w0 -> w1 are the training pairs) and w2 holds the labels.
 
 from __future__ import annotations
 
-import shutil
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from targetbot.contract import ProfileSchema
 from targetbot.scenarios.scenario import builtin_scenario_files
-from targetbot.workspace import Roles, Window, Workspace, WorkspaceMeta
+from targetbot.workspace import Roles, Window, WorkspaceMeta, write_workspace
 from targetbot.world import behaviour
 from targetbot.world.catalog import build_catalog
 from targetbot.world.events import EventBuffer
@@ -106,16 +105,10 @@ def generate_world(root: str | Path, cfg: WorldConfig, overwrite: bool = False, 
         eval_fraction=cfg.eval_fraction, seed=cfg.seed, info={"generator": cfg.model_dump()},
     )
     t = time.perf_counter()
-    ws = Workspace.create(root, meta, overwrite=overwrite)
-    ws.write_table("events", events)
-    ws.write_table("profiles", pop.profiles)
-    ws.write_profile_schema(ProfileSchema(columns=PROFILE_SCHEMA))
-    ws.write_table("entities", cat.entities_frame())
-    ws.write_table("relations", cat.relations_frame())
-    for f in ws.scenario_files():
-        f.unlink()
-    for f in builtin_scenario_files():
-        shutil.copyfile(f, ws.scenarios_dir / f.name)
+    tables = {"events": events, "profiles": pop.profiles, "entities": cat.entities_frame(),
+              "relations": cat.relations_frame()}
+    ws = write_workspace(root, meta, tables, ProfileSchema(columns=PROFILE_SCHEMA), builtin_scenario_files(),
+                         overwrite=overwrite)
     timings["write"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t_all
     return {"workspace": str(ws.root), "users": cfg.users, "events": len(events),

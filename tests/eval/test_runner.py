@@ -18,6 +18,7 @@ def test_registry_lists_builtin_methods():
 def test_keywords_drop_filler_and_stem():
     assert keywords("users likely to rent phones") == ["rent", "phone"]
     assert stem("watching") == "watch" and stem("business") == "business" and stem("categories") == "category"
+    assert stem("movies") == "movie"
 
 
 def test_zero_shot_suite_contract(small_world):

@@ -66,6 +66,8 @@ def test_count_sum_days_and_distinct(ws):
     assert label_users(ws, {"events": {"where": {"source": "bill"}, "sum": {"amount": {"gt": 400}}}})[0] == ["d"]
     assert label_users(ws, {"events": {"where": {"text": {"contains": "PHONE"}}, "days": {"gte": 2}}})[0] == ["b"]
     assert label_users(ws, {"events": {"distinct": {"category": {"gte": 2}}}})[0] == ["b"]
+    # b: 2 of its 3 label-window events are rentals; a: 1 of 1
+    assert label_users(ws, {"events": {"where": {"category": "phone rental"}, "share": {"gte": 0.9}}})[0] == ["a"]
 
 
 def test_profile_conditions_and_operators(ws):
