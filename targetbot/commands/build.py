@@ -1,6 +1,118 @@
-"""`targetbot build` (being written)."""
+"""`targetbot build`: run the offline build stages of a workspace, in order, skipping what is up to date.
+
+Each stage is a function in its own subsystem module, named here by an import string so the
+CLI stays quick to start and imports no model code it does not run. Adding a stage is one line
+in STAGES (pipeline order: a stage may read what the stages before it built). A stage function
+is called as
+
+    fn(ws: Workspace, *, settings: Settings, profile: "quick" | "full", force: bool,
+       progress: Callable[[str], None])
+
+(`progress` prints a line of news on stderr; a stage may also draw a progress bar there when it
+is given one) and returns a dict with `status` ("built", or "skipped"/"up to date" when there
+was nothing to do), `summary` (one line saying what it did) and any figures worth recording;
+it raises TargetbotError for anything the user can fix.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from enum import Enum
+from typing import Annotated, Callable, NamedTuple, Optional
+
+import typer
+
+from targetbot.commands.common import JsonOpt, WorkspaceOpt, console, emit_json, guard, out
+from targetbot.errors import TargetbotError
 
 
-def build() -> None:
-    """Run the offline build stages."""
-    raise SystemExit("not yet available")
+class Stage(NamedTuple):
+    name: str
+    target: str  # "module:function"
+    help: str
+
+    def load(self) -> Callable[..., dict]:
+        module, _, fn = self.target.partition(":")
+        return getattr(importlib.import_module(module), fn)
+
+
+STAGES: list[Stage] = [
+    Stage("content", "towers.content:build_stage", "representation center: embed every distinct event text once"),
+    Stage("towers", "towers.build:build_stage", "FIND user tower: pretrain, align with the text tower, embed and index users"),
+]
+
+
+class Profile(str, Enum):
+    quick = "quick"
+    full = "full"
+
+
+def select_stages(names: list[str] | None) -> list[Stage]:
+    """The named stages in pipeline order (all of them when none are named)."""
+    if not names:
+        return list(STAGES)
+    known = {s.name for s in STAGES}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise TargetbotError(f"unknown stage '{unknown[0]}' (stages: {', '.join(s.name for s in STAGES)})")
+    return [s for s in STAGES if s.name in names]
+
+
+def _news(message: str) -> None:
+    console.print(f"  {message}", highlight=False)
+
+
+def _summary(result: dict) -> str:
+    """A line for stages that return figures but no summary."""
+    return ", ".join(f"{k} {v}" for k, v in result.items() if k != "status" and isinstance(v, (str, int, float)))
+
+
+def _stage_list() -> str:
+    return "\n\n".join(f"* {s.name}: {s.help}" for s in STAGES)
+
+
+@guard
+def build(
+    workspace: WorkspaceOpt = None,
+    stage: Annotated[Optional[list[str]], typer.Option(
+        "--stage", "-s", metavar="NAME", show_default=False,
+        help="Run only this stage (repeatable); default: every stage, in pipeline order.")] = None,
+    profile: Annotated[Profile, typer.Option(
+        help="quick: small training budgets for a first look; full: the budgets the benchmark uses. "
+             "Stages without training ignore it.")] = Profile.full,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild the selected stages even when up to date.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Build the workspace's artifacts: the offline stages, in order, skipping those up to date.
+
+    Prints each stage's status, what it did and its time. Artifacts go to WS/artifacts/<stage>/.
+    """
+    from targetbot.config import Settings
+    from targetbot.workspace import Workspace
+
+    ws = Workspace.open(workspace)
+    settings = Settings.from_env()
+    selected = select_stages(stage)
+    results = []
+    total = time.perf_counter()
+    for st in selected:
+        console.print(f"[bold]{st.name}[/]: {st.help}")
+        t = time.perf_counter()
+        result = st.load()(ws, settings=settings, profile=profile.value, force=force, progress=_news)
+        seconds = time.perf_counter() - t
+        status = "skipped" if result.get("status") in ("skipped", "up to date") else str(result.get("status", "built"))
+        summary = result.get("summary") or _summary(result)
+        results.append({"name": st.name, **result, "status": status, "summary": summary, "seconds": round(seconds, 3)})
+        if not json_out:
+            colour = "green" if status == "built" else "dim"
+            out.print(f"  [{colour}]{status:<8}[/] {st.name:<10} {seconds:8.1f} s  {summary}")
+    total_s = time.perf_counter() - total
+    if json_out:
+        emit_json({"workspace": str(ws.root), "profile": profile.value, "stages": results, "seconds": round(total_s, 3)})
+        return
+    out.print(f"[bold]{ws.root}[/]: {len(results)} stage(s) in {total_s:.1f} s")
+
+
+build.__doc__ = (build.__doc__ or "") + "\n\nStages, in pipeline order:\n\n" + _stage_list() + (
+    "\n\nExamples: targetbot build -w ws · targetbot build -w ws --stage content --json")

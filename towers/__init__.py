@@ -1,0 +1,1 @@
+"""FIND towers: the representation center, modality encoders, fusion, alignment and the user index."""
