@@ -37,8 +37,10 @@ def summary_table(result: dict) -> Table:
     for key, label in (("mean_auc", "mean AUC"), ("mean_ks", "mean KS"), ("mean_precision", "mean precision"),
                        ("mean_recall", "mean recall")):
         table.add_row(label, *[_fmt(result["summary"][m].get(key)) for m in methods])
-    if any("wins_vs_keyword" in result["summary"][m] for m in methods):
-        table.add_row("wins vs keyword", *[str(result["summary"][m].get("wins_vs_keyword", "–")) for m in methods])
+    for base in ("keyword", "find"):
+        if not any(f"wins_vs_{base}" in result["summary"][m] for m in methods):
+            continue
+        table.add_row(f"wins vs {base}", *[str(result["summary"][m].get(f"wins_vs_{base}", "–")) for m in methods])
     return table
 
 

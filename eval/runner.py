@@ -78,14 +78,26 @@ def run_suite(ws: Workspace, suite: str, methods: list[str], scenario_names: lis
             if len(out.scores) != len(y):
                 raise TargetbotError(f"method '{name}' returned {len(out.scores)} scores for {len(y)} evaluation users")
             sel = selection_metrics(y, out.selected)
+            draws = out.extra.pop("draw_scores", None)
+            draw_sel = out.extra.pop("draw_selected", None)
+            if draws:  # several seed draws: metrics per draw, reported as mean (and std for AUC)
+                aucs = [auc(y, d) for d in draws]
+                kss = [ks(y, d) for d in draws]
+                sels = [selection_metrics(y, d) for d in (draw_sel or [out.selected])]
+                sel = {k: float(np.mean([x[k] for x in sels])) for k in ("accuracy", "precision", "recall", "selected")}
+                sel["selected"] = int(round(sel["selected"]))
             row = {
                 "scenario": s.name, "domain": s.domain, "method": name,
-                "auc": _r(auc(y, out.scores)), "ks": _r(ks(y, out.scores)),
+                "auc": _r(float(np.mean(aucs)) if draws else auc(y, out.scores)),
+                "ks": _r(float(np.mean(kss)) if draws else ks(y, out.scores)),
                 "accuracy": _r(sel["accuracy"]), "precision": _r(sel["precision"]), "recall": _r(sel["recall"]),
                 "selected": sel["selected"], "positives": int(y.sum()),
                 "precision_at_pos": _r(precision_at_k(y, out.scores, int(y.sum()))),
                 "rule": out.rule,
             }
+            if draws:
+                row["auc_std"] = _r(float(np.std(aucs)))
+                row["draws"] = len(draws)
             row.update({k: v for k, v in out.extra.items() if isinstance(v, (int, float, str, type(None)))})
             results.append(row)
         timings[name] = round(time.perf_counter() - t, 2)
@@ -98,14 +110,16 @@ def run_suite(ws: Workspace, suite: str, methods: list[str], scenario_names: lis
         summary[name] = {"mean_auc": mean("auc"), "mean_ks": mean("ks"), "mean_precision": mean("precision"),
                          "mean_recall": mean("recall"), "mean_accuracy": mean("accuracy"),
                          "mean_precision_at_pos": mean("precision_at_pos"), "seconds": timings[name]}
-    if len(methods) > 1 and "keyword" in methods:
+    for base in ("keyword", "find"):
+        if base not in methods or len(methods) < 2:
+            continue
         for name in methods:
-            if name == "keyword":
+            if name == base:
                 continue
             wins = sum(1 for s in scenarios
-                       if _get(results, s.name, name, "auc") is not None and _get(results, s.name, "keyword", "auc") is not None
-                       and _get(results, s.name, name, "auc") > _get(results, s.name, "keyword", "auc"))
-            summary[name]["wins_vs_keyword"] = wins
+                       if _get(results, s.name, name, "auc") is not None and _get(results, s.name, base, "auc") is not None
+                       and _get(results, s.name, name, "auc") > _get(results, s.name, base, "auc"))
+            summary[name][f"wins_vs_{base}"] = wins
     return {"suite": suite, "workspace": str(ws.root), "eval_users": int(ctx.eval_mask.sum()),
             "scenarios": len(scenarios), "results": results, "summary": summary}
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import typer
 
 from targetbot.commands import build, data, eval as eval_cmd, models, world
+from targetbot.commands import find as find_cmd
+from targetbot.commands import rewrite
+from targetbot.commands import graph
 
 app = typer.Typer(
     name="targetbot",
@@ -18,11 +21,28 @@ app = typer.Typer(
 app.add_typer(world.app, name="world")
 app.add_typer(data.app, name="data")
 app.add_typer(eval_cmd.app, name="eval")
+app.add_typer(rewrite.app, name="rewrite")
+app.add_typer(graph.app, name="graph")
 app.command("models")(models.models)
 app.command("build")(build.build)
+app.command("find")(find_cmd.find)
+app.command("tune")(find_cmd.tune)
+
+
+def _limit_threads() -> None:
+    """TARGETBOT_THREADS caps torch's intra-op threads. On a machine shared with other jobs one
+    thread per process is often several times faster than two that keep waiting on each other."""
+    import os
+
+    n = os.environ.get("TARGETBOT_THREADS")
+    if n:
+        import torch
+
+        torch.set_num_threads(max(1, int(n)))
 
 
 def main() -> None:
+    _limit_threads()
     app()
 
 

@@ -1,3 +1,4 @@
 """Built-in evaluation methods; importing this module registers them."""
 
-from eval.methods import keyword, random_baseline, supervised  # noqa: F401
+from eval.methods import fewshot, find, keyword, probe, random_baseline, supervised  # noqa: F401
+from eval.methods import graph  # noqa: F401,E402  (EGL zero-shot targeting)

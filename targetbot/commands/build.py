@@ -79,8 +79,8 @@ def build(
         "--stage", "-s", metavar="NAME", show_default=False,
         help="Run only this stage (repeatable); default: every stage, in pipeline order.")] = None,
     profile: Annotated[Profile, typer.Option(
-        help="quick: small training budgets for a first look; full: the budgets the benchmark uses. "
-             "Stages without training ignore it.")] = Profile.full,
+        help="quick: training budgets that fit a 2-core CPU (the default, and what the benchmark uses); full: larger models and longer training. "
+             "Stages without training ignore it.")] = Profile.quick,
     force: Annotated[bool, typer.Option("--force", help="Rebuild the selected stages even when up to date.")] = False,
     json_out: JsonOpt = False,
 ) -> None:

@@ -19,9 +19,10 @@ from torch import nn
 
 
 class CPCLoss(nn.Module):
-    def __init__(self, context_dim: int, step_dim: int, horizon: int = 3):
+    def __init__(self, context_dim: int, step_dim: int, horizon: int = 3, max_pairs: int = 1024):
         super().__init__()
         self.horizon = horizon
+        self.max_pairs = max_pairs  # negatives per horizon are capped: the logits are max_pairs^2
         self.predictors = nn.ModuleList(nn.Linear(context_dim, step_dim, bias=False) for _ in range(horizon))
 
     def forward(self, z: torch.Tensor, c: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -40,6 +41,9 @@ class CPCLoss(nn.Module):
                 continue
             pred = W(ctx)[valid]  # (N, Dz)
             true = tgt[valid]  # (N, Dz)
+            if len(pred) > self.max_pairs:
+                keep = torch.randperm(len(pred), device=z.device)[: self.max_pairs]
+                pred, true = pred[keep], true[keep]
             logits = pred @ true.T  # every other valid future step is a negative
             losses.append(F.cross_entropy(logits, torch.arange(len(pred), device=z.device)))
         if not losses:

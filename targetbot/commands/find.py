@@ -1,0 +1,131 @@
+"""`targetbot find` (zero-shot) and `targetbot tune` (few-shot prompt tuning) over the FIND towers."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from targetbot.commands.common import JsonOpt, WorkspaceOpt, console, emit_json, guard, out
+from targetbot.errors import TargetbotError
+from targetbot.workspace import Workspace
+
+TopK = Annotated[Optional[int], typer.Option("--top-k", "-k", min=1, help="Return the K best users instead of applying the decision rule.")]
+Threshold = Annotated[Optional[float], typer.Option(help="Return every user scoring at least this (range search).")]
+Exclude = Annotated[Optional[list[str]], typer.Option("--exclude", "-x", help="Hard-negative sentence to push away (repeatable).")]
+Template = Annotated[Optional[list[str]], typer.Option("--template", "-t", help="Extra template sentence for the demand (repeatable).")]
+
+
+def _print_audience(result: dict, shown: int = 10) -> None:
+    out.print(f"[bold]{result['demand']}[/]: {result['audience_size']:,} users (threshold {result['threshold']:.4f})")
+    for u in result["users"][:shown]:
+        out.print(f"  {u['user_id']}  {u['score']:.4f}")
+    if result["audience_size"] > shown:
+        out.print(f"  … {result['audience_size'] - shown:,} more (use --json for all)")
+
+
+def _zero_shot(ws: Workspace):
+    from towers.bundle import Bundle
+    from towers.find import ZeroShot
+
+    with console.status("loading the user index and text tower"):
+        return ZeroShot(Bundle.load(ws))
+
+
+@guard
+def find(
+    demand: Annotated[str, typer.Argument(help="Who to target, in one sentence, e.g. 'users likely to rent phones'.")],
+    workspace: WorkspaceOpt = None,
+    template: Template = None,
+    exclude: Exclude = None,
+    top_k: TopK = None,
+    threshold: Threshold = None,
+    prompt: Annotated[Optional[str], typer.Option(help="Use a prompt tuned with `targetbot tune --name NAME`.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Zero-shot targeting: score every user against the demand with the aligned towers.
+
+    The demand is expanded into FIND template sentences (add your own with --template); users
+    are selected by a label-free rule (the upper component of a two-Gaussian mixture over the
+    scores) unless --top-k or --threshold is given.
+
+    Example: targetbot find -w ws "users likely to rent phones" --exclude "phone repair technicians" -k 100
+    """
+    from towers.find import Query
+
+    ws = Workspace.open(workspace)
+    zs = _zero_shot(ws)
+    if prompt:
+        from towers.fewshot import load_prompt, tuning_sentences
+
+        learner, info = load_prompt(zs.bundle, prompt)
+        query = Query(tuning_sentences(demand) + list(template or []), [e for e in (exclude or []) if e.strip()])
+    else:
+        learner = None
+        query = Query.from_demand([demand, *(template or [])], exclude)
+    result = {"demand": demand, **zs.audience(query, top_k=top_k, threshold=threshold, prompt=learner)}
+    if prompt:
+        result["prompt_name"] = prompt
+    if json_out:
+        emit_json(result)
+    else:
+        _print_audience(result)
+
+
+def read_user_ids(path: Path) -> list[str]:
+    """One user id per line, or a CSV/TSV whose header has a `user_id` column."""
+    if not path.exists():
+        raise TargetbotError(f"{path}: seed file not found")
+    lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
+    if not lines:
+        raise TargetbotError(f"{path}: no user ids")
+    header = [h.strip().lower() for h in re.split(r"[,\t]", lines[0])]
+    if len(header) > 1 or header[0] == "user_id":
+        if "user_id" not in header:
+            raise TargetbotError(f"{path}: a CSV seed file needs a 'user_id' column (found: {', '.join(header)})")
+        col = header.index("user_id")
+        return [re.split(r"[,\t]", ln)[col].strip() for ln in lines[1:]]
+    return lines
+
+
+@guard
+def tune(
+    demand: Annotated[str, typer.Argument(help="The demand the seed users illustrate.")],
+    positives: Annotated[Path, typer.Option(help="File of positive seed user ids (one per line, or CSV with user_id).")],
+    negatives: Annotated[Path, typer.Option(help="File of negative seed user ids.")],
+    workspace: WorkspaceOpt = None,
+    name: Annotated[Optional[str], typer.Option(help="Save the tuned prompt under this name (default: from the demand).")] = None,
+    steps: Annotated[int, typer.Option(min=1, help="Most optimisation steps (early stopping on held-out seeds).")] = 60,
+    top_k: TopK = None,
+    threshold: Threshold = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Few-shot targeting: tune learnable context vectors of the text tower on seed users.
+
+    The towers stay frozen; a share of the seeds is held out for early stopping. The prompt is
+    saved and reusable with `targetbot find --prompt NAME`.
+
+    Example: targetbot tune -w ws "users likely to rent phones" --positives pos.txt --negatives neg.txt
+    """
+    from towers.fewshot import TuneConfig, save_prompt, tune_prompt, tuning_sentences
+    from towers.find import Query
+
+    ws = Workspace.open(workspace)
+    pos, neg = read_user_ids(positives), read_user_ids(negatives)
+    zs = _zero_shot(ws)
+    name = name or re.sub(r"[^a-z0-9]+", "-", demand.lower()).strip("-")[:48] or "prompt"
+    with console.status(f"tuning on {len(pos)} positive and {len(neg)} negative seed users"):
+        learner, info = tune_prompt(zs.bundle, demand, pos, neg, TuneConfig(steps=steps, seed=seed))
+    save_prompt(zs.bundle, name, learner, info)
+    result = {"demand": demand, **zs.audience(Query(tuning_sentences(demand), []), top_k=top_k, threshold=threshold,
+                                              prompt=learner), "prompt_name": name,
+              "tuning": {k: info[k] for k in ("steps_run", "best_val_loss", "seconds")}}
+    if json_out:
+        emit_json(result)
+    else:
+        _print_audience(result)
+        out.print(f"saved prompt '{name}' ({info['steps_run']} steps, held-out loss {info['best_val_loss']}); "
+                  f"reuse: targetbot find -w {ws.root} \"{demand}\" --prompt {name}")

@@ -1,0 +1,123 @@
+"""`targetbot build --stage towers`: prepare inputs, pretrain, align, embed, index — skipping
+everything when the bundle for this config and data already exists."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+import numpy as np
+import torch
+
+from targetbot.config import Settings
+from targetbot.workspace import Workspace
+from towers.bundle import Bundle, bundle_root, current_key, set_current, write_bundle
+from towers.config import TowerConfig
+from towers.index import build_index
+from towers.text_tower import TextTower
+from towers.train import StatementSampler, align, embed_users, prepare, pretrain_behaviour, pretrain_tabular
+from towers.user_tower import UserTower
+
+PROFILES = {"quick": "quick", "full": "full"}
+
+
+def data_fingerprint(ws: Workspace, store) -> str:
+    parts = [str(getattr(store, "fingerprint", ""))]
+    for name in ("events", "profiles"):
+        st = ws.table_path(name).stat()
+        parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
+    parts.append(ws.meta.model_dump_json())
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:10]
+
+
+def build_towers(ws: Workspace, settings: Settings | None = None, profile: str = "quick", force: bool = False,
+                 progress=None, config: TowerConfig | None = None) -> dict:
+    from towers.content import ContentStore
+
+    say = progress or (lambda m: None)
+    settings = settings or Settings.from_env()
+    cfg = config or TowerConfig.from_name(PROFILES.get(profile, profile))
+    store = ContentStore.open(ws)
+    key = f"{cfg.key()}-{data_fingerprint(ws, store)}"
+    if not force and (bundle_root(ws) / key / "meta.json").exists():
+        if current_key(ws) != key:
+            set_current(ws, key)
+        return {"status": "up to date", "bundle": key}
+
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    timings, log = {}, {}
+    t = time.perf_counter()
+    p = prepare(ws, cfg, store, say)
+    timings["prepare"] = time.perf_counter() - t
+
+    tower = UserTower(cfg, p.matrix.shape[1], p.codec.cardinalities, len(p.codec.numeric), len(p.item_vocab or {}))
+    t = time.perf_counter()
+    pretrain_behaviour(tower, p, cfg, rng, log)
+    timings["pretrain_behaviour"] = time.perf_counter() - t
+    say(f"behaviour CPC loss {log.get('behaviour_loss')}")
+    t = time.perf_counter()
+    pretrain_tabular(tower, p, cfg, rng, log)
+    timings["pretrain_tabular"] = time.perf_counter() - t
+    say(f"tabular MFP+RTD loss {log.get('tabular_loss')}")
+
+    t = time.perf_counter()
+    text = TextTower(cfg.dim, cfg.align.lora_rank, cfg.align.max_text_tokens, cfg.text_encoder, settings,
+                     cfg.align.lora_top_layers)
+    from towers.content import load_text_encoder as content_encoder
+
+    statements = StatementSampler(p.descriptions).texts_unique
+    say(f"embedding {len(statements):,} future statements (representation center, incremental)")
+    vectors = store.lookup(statements, content_encoder(settings), store=True)
+    align(tower, text, p, cfg, rng, log, statement_vectors=vectors, progress=say)
+    timings["align"] = time.perf_counter() - t
+    say(f"alignment loss {log.get('align_loss')}, temperature {log.get('temperature')}")
+
+    t = time.perf_counter()
+    emb = embed_users(tower, p.eval_inputs, p.matrix)
+    timings["embed"] = time.perf_counter() - t
+    t = time.perf_counter()
+    index = build_index(emb["fused"], cfg.index)
+    timings["index"] = time.perf_counter() - t
+    meta = {"key": key, "content_dim": int(p.matrix.shape[1]), "users": len(p.users), "log": log,
+            "timings_s": {k: round(v, 2) for k, v in timings.items()},
+            "users_per_second": round(len(p.users) / max(timings["embed"], 1e-9), 1),
+            "train_users": int(p.descriptions["user_id"].nunique()), "windows": {
+                "train_input": list(ws.meta.roles.train_input), "train_target": list(ws.meta.roles.train_target)}}
+    write_bundle(ws, key, cfg, meta, p.users, tower, text, p.codec, p.item_vocab, emb, index)
+    return {"status": "built", "bundle": key, "timings_s": meta["timings_s"], "log": log,
+            "users_per_second": meta["users_per_second"]}
+
+
+def load_current(ws: Workspace) -> Bundle:
+    return Bundle.load(ws)
+
+
+def ablation_bundle(ws: Workspace, overrides: dict, profile: str | None = None, progress=None) -> Bundle:
+    """A bundle trained like the current one but with `overrides` (e.g. one modality removed);
+    built on first use, stored beside the main bundle, never made CURRENT."""
+    from towers.bundle import current_key
+
+    base = Bundle.load(ws).config if current_key(ws) else TowerConfig.from_name(profile or "quick")
+    data = base.model_dump()
+    for k, v in overrides.items():
+        data[k] = {**data[k], **v} if isinstance(v, dict) else v
+    cfg = TowerConfig.model_validate(data)
+    keep = current_key(ws)
+    result = build_towers(ws, config=cfg, progress=progress)
+    if keep:
+        set_current(ws, keep)
+    return Bundle.load(ws, result["bundle"])
+
+
+def build_stage(ws: Workspace, *, settings: Settings | None = None, profile: str = "quick", force: bool = False,
+                progress=None, **_) -> dict:
+    """The `towers` build stage (see targetbot/commands/build.py for the stage protocol)."""
+    result = build_towers(ws, settings, profile=profile, force=force, progress=progress)
+    if result["status"] == "built":
+        t = result["timings_s"]
+        result["summary"] = (f"bundle {result['bundle']}: " + ", ".join(f"{k} {v:.0f}s" for k, v in t.items())
+                             + f"; {result['users_per_second']:,.0f} users/s embedded")
+    else:
+        result["summary"] = f"bundle {result['bundle']} is up to date"
+    return result

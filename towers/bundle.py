@@ -1,0 +1,138 @@
+"""A trained FIND bundle on disk: config, encoders, text-tower adapters, user embeddings, index.
+
+    WS/artifacts/towers/<config key>/
+        config.json  meta.json  codec.pkl  item_vocab.json
+        user_tower.pt   text_tower.pt (LoRA + projection weights only)
+        users.parquet   embeddings/{fused,behaviour,tabular,search,concat}.npy
+        index.faiss
+        prompts/<name>.pt + .json   few-shot tuned prompts
+    WS/artifacts/towers/CURRENT     key of the bundle `find` uses by default
+
+The directory is written under a temporary name and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from targetbot.atomic import atomic_path, write_text
+from targetbot.config import Settings
+from targetbot.errors import TargetbotError
+from targetbot.workspace import Workspace
+from towers.config import TowerConfig
+from towers.index import load_index
+from towers.text_tower import TextTower
+from towers.user_tower import UserTower
+
+STAGE = "towers"
+
+
+def bundle_root(ws: Workspace) -> Path:
+    return ws.artifacts_dir / STAGE
+
+
+def current_key(ws: Workspace) -> str | None:
+    f = bundle_root(ws) / "CURRENT"
+    return f.read_text().strip() if f.exists() else None
+
+
+def set_current(ws: Workspace, key: str) -> None:
+    write_text(bundle_root(ws) / "CURRENT", key + "\n")
+
+
+def text_state(text: TextTower) -> dict[str, torch.Tensor]:
+    trainable = {n for n, p in text.named_parameters() if p.requires_grad}
+    return {k: v for k, v in text.state_dict().items() if k in trainable}
+
+
+@dataclass
+class Bundle:
+    root: Path
+    config: TowerConfig
+    meta: dict
+    users: pd.Index
+    _cache: dict = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, ws: Workspace, key: str | None = None) -> "Bundle":
+        key = key or current_key(ws)
+        if key is None:
+            raise TargetbotError(f"{ws.root} has no trained user tower yet: run 'targetbot build -w {ws.root}'")
+        root = bundle_root(ws) / key
+        if not (root / "meta.json").exists():
+            raise TargetbotError(f"tower bundle '{key}' not found under {bundle_root(ws)}")
+        cfg = TowerConfig.model_validate_json((root / "config.json").read_text())
+        meta = json.loads((root / "meta.json").read_text())
+        users = pd.Index(pd.read_parquet(root / "users.parquet")["user_id"].astype(str), name="user_id")
+        return cls(root, cfg, meta, users)
+
+    def embeddings(self, kind: str = "fused") -> np.ndarray:
+        if kind not in self._cache:
+            path = self.root / "embeddings" / f"{kind}.npy"
+            if not path.exists():
+                raise TargetbotError(f"{path} missing: rebuild the towers")
+            self._cache[kind] = np.load(path, mmap_mode="r")
+        return self._cache[kind]
+
+    def index(self):
+        if "index" not in self._cache:
+            self._cache["index"] = load_index(self.root / "index.faiss")
+        return self._cache["index"]
+
+    def text_tower(self, settings: Settings | None = None) -> TextTower:
+        if "text" not in self._cache:
+            a = self.config.align
+            text = TextTower(self.config.dim, a.lora_rank, a.max_text_tokens, self.config.text_encoder, settings,
+                             a.lora_top_layers)
+            missing = text.load_state_dict(torch.load(self.root / "text_tower.pt", weights_only=True), strict=False)
+            if missing.unexpected_keys:
+                raise TargetbotError(f"{self.root / 'text_tower.pt'} does not match this text encoder")
+            text.eval()
+            self._cache["text"] = text
+        return self._cache["text"]
+
+    def user_tower(self) -> UserTower:
+        if "user" not in self._cache:
+            with open(self.root / "codec.pkl", "rb") as fh:
+                codec = pickle.load(fh)
+            n_items = len(json.loads((self.root / "item_vocab.json").read_text()))
+            tower = UserTower(self.config, self.meta["content_dim"], codec.cardinalities, len(codec.numeric), n_items)
+            tower.load_state_dict(torch.load(self.root / "user_tower.pt", weights_only=True))
+            tower.eval()
+            self._cache["user"] = tower
+            self._cache["codec"] = codec
+        return self._cache["user"]
+
+    @property
+    def prompts_dir(self) -> Path:
+        return self.root / "prompts"
+
+
+def write_bundle(ws: Workspace, key: str, cfg: TowerConfig, meta: dict, users: pd.Index, tower: UserTower,
+                 text: TextTower, codec, item_vocab: dict | None, embeddings: dict[str, np.ndarray], index) -> Path:
+    from towers.index import save_index
+
+    target = bundle_root(ws) / key
+    with atomic_path(target) as tmp:
+        tmp.mkdir(parents=True)
+        (tmp / "embeddings").mkdir()
+        (tmp / "config.json").write_text(cfg.model_dump_json(indent=2))
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=str))
+        with open(tmp / "codec.pkl", "wb") as fh:
+            pickle.dump(codec, fh)
+        (tmp / "item_vocab.json").write_text(json.dumps(item_vocab or {}))
+        torch.save(tower.state_dict(), tmp / "user_tower.pt")
+        torch.save(text_state(text), tmp / "text_tower.pt")
+        pd.DataFrame({"user_id": users.to_numpy()}).to_parquet(tmp / "users.parquet", index=False)
+        for k, v in embeddings.items():
+            np.save(tmp / "embeddings" / f"{k}.npy", v)
+        save_index(index, tmp / "index.faiss")
+    set_current(ws, key)
+    return target

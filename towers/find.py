@@ -1,0 +1,124 @@
+"""Zero-shot targeting: demand sentences -> text tower -> similarity to every user -> audience.
+
+A demand is one or more sentences; several template sentences (FIND's families filled with
+the demand's core phrase) are embedded and averaged, so a plain request and a rewritten plan
+both work. Exclusions (hard negatives) are sentences too: score = sim(demand) - λ·sim(exclusion).
+
+Decision rule (no labels needed): a two-component Gaussian mixture is fitted to the score
+distribution; users whose posterior of belonging to the upper component is at least 1/2 are
+selected. When the mixture finds no separated upper group (its weight > 1/2), the rule falls
+back to mean + 2 standard deviations.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.mixture import GaussianMixture
+
+from targetbot.errors import TargetbotError
+from towers.bundle import Bundle
+from towers.text_tower import PromptLearner
+
+EXCLUSION_WEIGHT = 0.5
+_LEAD = re.compile(r"^(find |target |select |show me |get me |give me )?(all )?(the )?(users?|people|customers?|persons?|"
+                   r"individuals?|parents?|owners?|fans?)( who are| who| that are| that| whose)?( are| is)?"
+                   r"( (very |most |more )?likely to| (probably|potentially) (going to )?| (interested in|keen on|about to))?\s*",
+                   re.IGNORECASE)
+
+
+def core_phrase(demand: str) -> str:
+    """'users likely to rent phones' -> 'rent phones'."""
+    core = _LEAD.sub("", demand.strip()).strip(" .")
+    return core or demand.strip()
+
+
+def template_sentences(demand: str) -> list[str]:
+    """The demand itself plus FIND-family sentences built around its core phrase."""
+    core = core_phrase(demand)
+    return [demand.strip(), f"The user will {core}.", f"The user purchased {core}.", f"The user searched for {core}.",
+            f"The user used the {core} mini-programs.", f"The user clicked on {core}."]
+
+
+def decision_threshold(scores: np.ndarray, seed: int = 0) -> float:
+    s = np.asarray(scores, dtype=np.float64).reshape(-1, 1)
+    if len(s) < 10 or float(s.std()) == 0.0:
+        return float(s.max()) if len(s) else 0.0
+    gm = GaussianMixture(2, random_state=seed).fit(s)
+    hi = int(np.argmax(gm.means_.ravel()))
+    if gm.weights_[hi] <= 0.5:
+        post = gm.predict_proba(s)[:, hi]
+        chosen = s.ravel()[post >= 0.5]
+        if len(chosen):
+            return float(chosen.min())
+    return float(s.mean() + 2 * s.std())
+
+
+@dataclass
+class Query:
+    sentences: list[str]
+    exclude: list[str]
+
+    @classmethod
+    def from_demand(cls, demand: str | list[str], exclude: list[str] | None = None, templates: bool = True) -> "Query":
+        items = [demand] if isinstance(demand, str) else list(demand)
+        items = [d for d in (x.strip() for x in items) if d]
+        if not items:
+            raise TargetbotError("empty demand: say who to target, e.g. 'users likely to rent phones'")
+        for d in items + list(exclude or []):
+            if len(d) > 2000:
+                raise TargetbotError(f"demand sentence too long ({len(d)} characters; at most 2000)")
+        sentences = [s for d in items for s in (template_sentences(d) if templates else [d])]
+        return cls(sentences, [e.strip() for e in (exclude or []) if e.strip()])
+
+
+class ZeroShot:
+    """Scores users of a bundle against a query; keeps the text tower loaded (warm)."""
+
+    def __init__(self, bundle: Bundle):
+        self.bundle = bundle
+        self.text = bundle.text_tower()
+
+    def query_vector(self, sentences: list[str], prompt: PromptLearner | None = None) -> np.ndarray:
+        v = self.text.embed(sentences, prompt=prompt).mean(0)
+        v = torch.nn.functional.normalize(v, dim=0)
+        return v.numpy().astype(np.float32)
+
+    def scores(self, query: Query, prompt: PromptLearner | None = None, users: np.ndarray | None = None) -> np.ndarray:
+        emb = self.bundle.embeddings("fused")
+        if users is not None:
+            emb = emb[users]
+        s = np.asarray(emb @ self.query_vector(query.sentences, prompt))
+        if query.exclude:
+            s = s - EXCLUSION_WEIGHT * np.asarray(emb @ self.query_vector(query.exclude))
+        return s
+
+    def audience(self, query: Query, top_k: int | None = None, threshold: float | None = None,
+                 prompt: PromptLearner | None = None) -> dict:
+        """The selected users, best first. Explicit `top_k` / `threshold` go through the faiss
+        index (k-NN / range search); otherwise every score is computed for the decision rule."""
+        ids = self.bundle.users.to_numpy()
+        if (top_k is not None or threshold is not None) and not query.exclude:
+            from towers.index import range_search, search
+
+            q = self.query_vector(query.sentences, prompt)
+            if top_k is not None:
+                scores, rows = search(self.bundle.index(), q[None], top_k)
+                scores, rows = scores[0], rows[0]
+                tau = float(scores[-1]) if len(scores) else 0.0
+            else:
+                rows, scores = range_search(self.bundle.index(), q, threshold)
+                tau = float(threshold)
+        else:
+            s = self.scores(query, prompt)
+            tau = decision_threshold(s) if threshold is None else float(threshold)
+            order = np.argsort(-s, kind="stable")
+            rows = order[:top_k] if top_k is not None else order[s[order] >= tau]
+            scores = s[rows]
+            if top_k is not None and len(scores):
+                tau = float(scores[-1])
+        return {"audience_size": int(len(rows)), "threshold": round(tau, 6),
+                "users": [{"user_id": str(ids[i]), "score": round(float(v), 6)} for i, v in zip(rows, scores)]}

@@ -1,0 +1,248 @@
+"""The FIND training pipeline: pretrain the modality encoders, align user and text towers,
+embed every user and index them. One function per phase; `build_towers` runs them in order.
+
+Windows (workspace roles) keep training and evaluation apart:
+* pretraining reads only history windows (self-supervised, no labels);
+* alignment pairs a *training* user's `train_input` window with the description of their
+  `train_target` window;
+* user embeddings for targeting are computed from the latest history windows (`eval_input`,
+  the last windows before the label window), never from a label window.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from targetbot.atomic import atomic_path, write_json
+from targetbot.config import Settings
+from targetbot.errors import TargetbotError
+from targetbot.workspace import Workspace
+from towers.config import TowerConfig
+from towers.describe import future_statements
+from towers.inputs import ProfileCodec, UserInputs, build_inputs, item_vocabulary
+from towers.losses import InfoNCELoss
+from towers.tabular import TabularPretrainer
+from towers.text_tower import TextTower
+from towers.user_tower import MODALITIES, UserTower, make_batch
+
+
+def eval_input_windows(ws: Workspace) -> list[str]:
+    """The most recent history windows, as many as the training input spans."""
+    n = len(ws.meta.roles.train_input)
+    return list(ws.meta.roles.history[-n:])
+
+
+@dataclass
+class Prepared:
+    users: pd.Index
+    split: np.ndarray
+    matrix: np.ndarray
+    codec: ProfileCodec
+    item_vocab: dict[str, int] | None
+    train_inputs: UserInputs  # train_input windows, all users
+    eval_inputs: UserInputs  # eval_input windows, all users
+    descriptions: pd.DataFrame  # train users' train_target statements (user_id, family, text, weight)
+
+
+def prepare(ws: Workspace, cfg: TowerConfig, store, progress=None) -> Prepared:
+    say = progress or (lambda m: None)
+    profiles = ws.profiles().set_index("user_id")
+    profiles.index = profiles.index.astype(str)
+    users = pd.Index(profiles.index, name="user_id")
+    split = ws.user_split(pd.Series(users)).to_numpy()
+    history_windows = list(ws.meta.roles.history) + [w for w in ws.meta.roles.train_target if w not in ws.meta.roles.history]
+    events = ws.events(windows=sorted(set(history_windows) | set(ws.meta.roles.train_input)))
+    say(f"{len(events):,} history events")
+    rows = store.row_ids(events["text"])
+    matrix = np.asarray(store.matrix(), dtype=np.float32)
+    codec = ProfileCodec.fit(profiles, ws.profile_schema().columns)
+    item_vocab = item_vocabulary(events) if cfg.behaviour.item_ids else None
+    kw = dict(events=events, content_rows=rows, matrix=matrix, codec=codec, profiles=profiles,
+              step_days=cfg.step_days, max_searches=cfg.max_searches, item_vocab=item_vocab)
+    train_inputs = build_inputs(ws, users, list(ws.meta.roles.train_input), **kw)
+    eval_inputs = build_inputs(ws, users, eval_input_windows(ws), **kw)
+    target = events[events["window"].astype(str).isin(ws.meta.roles.train_target)]
+    train_users = set(users[split == "train"])
+    target = target[target["user_id"].astype(str).isin(train_users)]
+    descriptions = future_statements(target, seed=cfg.seed)
+    say(f"{descriptions['user_id'].nunique():,} training users with future descriptions")
+    return Prepared(users, split, matrix, codec, item_vocab, train_inputs, eval_inputs, descriptions)
+
+
+def _batches(n: int, size: int, rng: np.random.Generator | None = None):
+    order = rng.permutation(n) if rng is not None else np.arange(n)
+    for i in range(0, n, size):
+        yield order[i:i + size]
+
+
+def pretrain_behaviour(tower: UserTower, p: Prepared, cfg: TowerConfig, rng, log: dict) -> None:
+    """CPC + cyclic KL over every user's history sequences (both input windows)."""
+    enc = tower.behaviour
+    opt = torch.optim.AdamW(enc.parameters(), lr=1e-3, weight_decay=1e-4)
+    sources = [p.train_inputs, p.eval_inputs]
+    enc.train()
+    for epoch in range(cfg.behaviour.epochs):
+        total, steps = 0.0, 0
+        for src in sources:
+            has = np.flatnonzero(src.step_mask.sum(1) >= 2)
+            if cfg.behaviour.max_users and len(has) > cfg.behaviour.max_users:
+                has = rng.choice(has, cfg.behaviour.max_users, replace=False)
+            for idx in tqdm(list(_batches(len(has), 512, rng)), desc=f"behaviour CPC epoch {epoch + 1}", leave=False):
+                b = make_batch(src, has[idx], p.matrix, steps_only=True)
+                out = enc.pretrain_loss(b["steps"], b["counts"], b["step_mask"], cfg.behaviour.period,
+                                        cfg.behaviour.kl_weight, b.get("items"))
+                opt.zero_grad()
+                out["loss"].backward()
+                opt.step()
+                total += float(out["loss"].detach())
+                steps += 1
+        log.setdefault("behaviour_loss", []).append(round(total / max(steps, 1), 4))
+
+
+def pretrain_tabular(tower: UserTower, p: Prepared, cfg: TowerConfig, rng, log: dict) -> None:
+    """Masked-feature prediction + replaced-token detection over every user's profile."""
+    pre = TabularPretrainer(tower.tabular, cfg.tabular.mask_rate)
+    opt = torch.optim.AdamW(pre.parameters(), lr=1e-3, weight_decay=1e-4)
+    cat, num = torch.from_numpy(p.train_inputs.cat), torch.from_numpy(p.train_inputs.num)
+    pre.train()
+    for epoch in range(cfg.tabular.epochs):
+        total, steps = 0.0, 0
+        for idx in tqdm(list(_batches(len(cat), 1024, rng)), desc=f"tabular MFP+RTD epoch {epoch + 1}", leave=False):
+            out = pre(cat[idx], num[idx])
+            opt.zero_grad()
+            out["loss"].backward()
+            opt.step()
+            total += float(out["loss"].detach())
+            steps += 1
+        log.setdefault("tabular_loss", []).append(round(total / max(steps, 1), 4))
+
+
+class StatementSampler:
+    """Draws one of a user's future statements, in proportion to its weight (count x IDF)."""
+
+    def __init__(self, statements: pd.DataFrame):
+        st = statements.sort_values("user_id", kind="stable").reset_index(drop=True)
+        self.texts = st["text"].to_numpy()
+        self.weights = st["weight"].to_numpy(dtype=np.float64)
+        users = st["user_id"].to_numpy()
+        starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]])
+        self.span = {u: (a, b) for u, a, b in zip(users[starts], starts, np.r_[starts[1:], len(users)])}
+
+    def users(self) -> list[str]:
+        return list(self.span)
+
+    @property
+    def texts_unique(self) -> list[str]:
+        return list(dict.fromkeys(self.texts.tolist()))
+
+    def sample(self, users: np.ndarray, k: int, rng) -> list[str]:
+        out = []
+        for u in users:
+            a, b = self.span[u]
+            w = self.weights[a:b]
+            pick = rng.choice(b - a, size=min(k, b - a), replace=False, p=w / w.sum())
+            out.append(" ".join(self.texts[a + i] for i in sorted(pick)))
+        return out
+
+
+def align(tower: UserTower, text: TextTower, p: Prepared, cfg: TowerConfig, rng, log: dict,
+          statement_vectors=None, progress=None) -> None:
+    """Symmetric InfoNCE between the fused user embedding (train_input window) and statements
+    about the user's next window (FIND families), with a negative queue and per-modality terms.
+
+    Phase 1 (`epochs`): the text tower's LoRA adapters are still at their zero init, so its
+    output for a statement equals the projection of the statement's frozen MiniLM vector; those
+    vectors come from the representation center, so thousands of pairs per second train the
+    user tower and the projection. Phase 2 (`lora_steps`): the LoRA adapters are trained too,
+    running the text encoder live on each batch of statements.
+    """
+    a = cfg.align
+    sampler = StatementSampler(p.descriptions)
+    train_idx = np.flatnonzero(np.isin(p.users.to_numpy(), sampler.users()))
+    if len(train_idx) < 8:
+        raise TargetbotError(f"only {len(train_idx)} training users have behaviour in the target window; "
+                             "alignment needs more data")
+    main = InfoNCELoss(cfg.dim, a.queue_size)
+    per_mod = torch.nn.ModuleDict({m: InfoNCELoss(cfg.dim, a.queue_size) for m in MODALITIES})
+    user_params = list(tower.parameters()) + list(main.parameters()) + list(per_mod.parameters())
+    head_params = list(text.proj.parameters())
+    lora_params = [q for n, q in text.named_parameters() if q.requires_grad and "lora_" in n]
+    users_arr = p.users.to_numpy()
+    tower.train(), main.train(), per_mod.train(), text.train()
+
+    def step(opt, sched, uidx, t_fn):
+        b = make_batch(p.train_inputs, uidx, p.matrix)
+        drop = torch.from_numpy(rng.random(len(uidx)) < 0.1)  # modality dropout: cope with missing searches
+        b["search_mask"] = b["search_mask"] & ~drop[:, None]
+        fused, mods = tower(b)
+        t = t_fn(users_arr[uidx])
+        loss = main(fused, t)
+        if a.modality_weight > 0:
+            loss = loss + a.modality_weight * torch.stack([per_mod[m](mods[m], t.detach()) for m in MODALITIES]).mean()
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([q for g in opt.param_groups for q in g["params"]], 5.0)
+        opt.step()
+        sched.step()
+        return float(loss.detach())
+
+    # phase 1: frozen encoder, statement vectors from the representation center
+    vecs = torch.from_numpy(np.asarray(statement_vectors, dtype=np.float32))
+    row_of = {t: i for i, t in enumerate(sampler.texts_unique)}
+
+    def frozen_text(users):
+        idx = [row_of[t] for t in sampler.sample(users, 1, rng)]
+        return text.proj(vecs[idx])
+
+    opt = torch.optim.AdamW([{"params": user_params + head_params, "lr": a.lr}], weight_decay=1e-4)
+    n_steps = max(1, a.epochs * int(np.ceil(len(train_idx) / a.batch_size)))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=n_steps, pct_start=0.1)
+    for epoch in range(a.epochs):
+        losses = [step(opt, sched, train_idx[idx], frozen_text)
+                  for idx in tqdm(list(_batches(len(train_idx), a.batch_size, rng)), desc=f"align {epoch + 1}/{a.epochs}",
+                                  leave=False) if len(idx) > 1]
+        log.setdefault("align_loss", []).append(round(float(np.mean(losses)), 4))
+        if progress:
+            progress(f"align epoch {epoch + 1}/{a.epochs}: loss {log['align_loss'][-1]}, temperature {main.temperature:.3f}")
+
+    # phase 2: LoRA adapters learn too, text encoder run live on the statements
+    if a.lora_steps > 0 and lora_params:
+        bs = a.lora_batch_size
+        opt = torch.optim.AdamW([{"params": user_params + head_params, "lr": a.lr * 0.1},
+                                 {"params": lora_params, "lr": a.text_lr}], weight_decay=1e-4)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[a.lr * 0.1, a.text_lr], total_steps=a.lora_steps,
+                                                    pct_start=0.1)
+        losses = []
+        for i in tqdm(range(a.lora_steps), desc="align LoRA", leave=False):
+            idx = rng.choice(train_idx, size=min(bs, len(train_idx)), replace=False)
+            losses.append(step(opt, sched, idx, lambda users: text(sampler.sample(users, 1, rng))))
+        log["lora_loss"] = round(float(np.mean(losses[-max(1, len(losses) // 4):])), 4)
+    log["temperature"] = round(main.temperature, 4)
+
+
+@torch.no_grad()
+def embed_users(tower: UserTower, inputs: UserInputs, matrix: np.ndarray, batch_size: int = 1024,
+                progress: bool = True) -> dict[str, np.ndarray]:
+    """Fused and per-modality embeddings for every user (fused L2-normalised)."""
+    tower.eval()
+    out: dict[str, list[np.ndarray]] = {"fused": [], **{m: [] for m in MODALITIES}}
+    for idx in tqdm(list(_batches(len(inputs), batch_size)), desc="embedding users", disable=not progress, leave=False):
+        b = make_batch(inputs, idx, matrix)
+        fused, _ = tower(b)
+        parts = tower.modality_embeddings(b)
+        out["fused"].append(F.normalize(fused, dim=-1).numpy())
+        for m in MODALITIES:
+            out[m].append(parts[m].numpy())
+    res = {k: np.concatenate(v).astype(np.float32) for k, v in out.items()}
+    res["concat"] = np.concatenate([res[m] for m in MODALITIES], axis=1)
+    return res
