@@ -60,7 +60,7 @@ def tune_prompt(bundle: Bundle, demand: str, positives: list[str], negatives: li
     neg_rows = _seed_rows(bundle, negatives, "negative")
     if set(pos_rows) & set(neg_rows):
         raise TargetbotError("a seed user is listed as both positive and negative")
-    emb = torch.from_numpy(np.asarray(bundle.embeddings("fused"), dtype=np.float32))
+    emb = torch.from_numpy(np.array(bundle.embeddings("fused"), dtype=np.float32))
     text = bundle.text_tower()
     for p in text.parameters():
         p.requires_grad_(False)

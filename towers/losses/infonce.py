@@ -55,7 +55,7 @@ class InfoNCELoss(nn.Module):
 
     @property
     def temperature(self) -> float:
-        return float(1.0 / self.logit_scale.exp().clamp(max=self.max_logit_scale))
+        return float(1.0 / self.logit_scale.detach().exp().clamp(max=self.max_logit_scale))
 
     def forward(self, users: torch.Tensor, texts: torch.Tensor, enqueue: bool = True) -> torch.Tensor:
         u = F.normalize(users, dim=-1)
