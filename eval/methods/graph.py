@@ -4,8 +4,8 @@ over the mined relations -> users by preference r_u · h_e (EGL Eq. 7). Needs no
 Key phrases: dictionary entities named in the demand ("the new VoltRide e-bike sharing service"
 -> VoltRide) plus the entities whose descriptions are closest to the whole demand (text
 encoder, cosine >= the expansion config's `semantic_match`; at most three). Each seed is
-expanded `hops` hops; an entity's weight is its path score. A user's score is the weighted mean
-of r_u · h_e over the chosen entities.
+expanded `hops` hops; an entity's weight is its path score times `hop_decay ** hop`. A user's
+score is the weighted mean of r_u · h_e over the chosen entities.
 
 Decision rule (no labels): select users whose score is at least 2 standard deviations above
 the mean score of all users with history.
@@ -18,7 +18,7 @@ import pandas as pd
 
 from egl.build import build_graph, is_up_to_date
 from egl.config import GraphConfig
-from egl.expansion import expand, graph_dictionary, match_seeds, SeedMatch
+from egl.expansion import SeedMatch, expand, graph_dictionary
 from egl.preference import preference_scores
 from egl.storage import load_graph
 from eval.registry import EvalContext, MethodOutput, TargetingMethod, register_method
@@ -70,9 +70,10 @@ class GraphMethod(TargetingMethod):
         seeds = self.seeds(scenario.demand)
         chosen = expand(g, seeds, ex.hops, ex.min_score, ex.max_per_node, ex.max_entities)
         ids = [c.entity for c in chosen]
-        weights = [max(c.score, 1e-6) for c in chosen]
+        decay = self.cfg.preference.hop_decay
+        weights = [max(c.score, 1e-6) * decay ** c.hop for c in chosen]
         user_ids, r = g.users()
-        s = preference_scores(np.asarray(r), g.embeddings, ids, weights)
+        s = preference_scores(np.asarray(r), g.h, ids, weights)
         mu, sd = float(s.mean()), float(s.std()) or 1.0
         per_user = pd.Series(s, index=user_ids)
         eval_users = pd.Index(ctx.eval_users.astype(str))

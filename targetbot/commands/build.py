@@ -40,6 +40,7 @@ class Stage(NamedTuple):
 STAGES: list[Stage] = [
     Stage("content", "towers.content:build_stage", "representation center: embed every distinct event text once"),
     Stage("towers", "towers.build:build_stage", "FIND user tower: pretrain, align with the text tower, embed and index users"),
+    Stage("graph", "egl.build:build_stage", "EGL entity graph: extract mentions, mine relations (candidates, ALPC ranking, ensemble), user preferences"),
 ]
 
 

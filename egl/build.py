@@ -1,0 +1,343 @@
+"""The graph build stage: entity dictionary + history events -> the stored entity graph (TRMP).
+
+    extraction -> rolling snapshots -> per snapshot: session pairs, skip-gram, Stage-I candidates,
+    Stage-II ALPC -> Stage-III ensemble over the last snapshots -> storage + user preferences
+
+Only history windows are read. The build is skipped when the stored graph was made with the same
+config key from the same data files (`force=True` rebuilds). Everything random is seeded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+
+from egl.alpc import ALPCParams, NodeInputs, sample_non_edges, train_alpc
+from egl.candidates import SOURCE_NAMES, CandidateGraph, candidate_graph
+from egl.config import GraphConfig
+from egl.cooccurrence import skipgram
+from egl.ensemble import train_ensemble
+from egl.extraction import Dictionary, extract_events
+from egl.gloss import gloss_links
+from egl.preference import preference_space, user_vectors
+from egl.semantic import embed_entities, entity_texts
+from egl.sequences import context_pairs, in_snapshot, snapshots
+from egl.storage import MANIFEST, SnapshotArrays, cache_dir, graph_dir
+from targetbot.atomic import atomic_path, write_parquet
+from targetbot.config import Settings
+from targetbot.errors import TargetbotError
+
+Progress = Callable[[str], None]
+
+
+def data_fingerprint(ws) -> dict:
+    """Sizes and modification times of everything the graph is built from."""
+    out = {}
+    for name in ("events", "entities", "relations"):
+        p = ws.table_path(name)
+        if p.exists():
+            st = p.stat()
+            out[name] = [st.st_size, st.st_mtime_ns]
+    out["windows"] = ws.meta.roles.history
+    return out
+
+
+def is_up_to_date(ws, config: GraphConfig) -> bool:
+    man = graph_dir(ws) / MANIFEST
+    if not man.exists():
+        return False
+    try:
+        m = json.loads(man.read_text())
+    except ValueError:
+        return False
+    return m.get("key") == config.key() and m.get("data") == json.loads(json.dumps(data_fingerprint(ws)))
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None):
+    """Run a block with torch limited to `n` intra-op threads (None: leave torch's setting)."""
+    if n is None:
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def _say(progress: Progress | None, msg: str) -> None:
+    if progress is not None:
+        progress(msg)
+
+
+def use_known_relations(ws, config: GraphConfig) -> bool:
+    if config.known_relations == "ignore" or not ws.has_table("relations"):
+        return False
+    if config.known_relations == "use":
+        return True
+    return ws.meta.origin != "world"
+
+
+def known_pairs(ws, index: dict[str, int]) -> np.ndarray:
+    rel = ws.relations()
+    a = rel["head"].astype(str).map(index)
+    b = rel["tail"].astype(str).map(index)
+    ok = a.notna() & b.notna()
+    a, b = a[ok].astype(np.int64).to_numpy(), b[ok].astype(np.int64).to_numpy()
+    keep = a != b
+    return np.unique(np.stack([np.minimum(a, b), np.maximum(a, b)], 1)[keep], axis=0)
+
+
+def graph_nodes(n: int, mentioned: np.ndarray, known: np.ndarray, all_below: int = 5000,
+                min_known_links: int = 3) -> np.ndarray:
+    """Entities that take part: all of a small dictionary (cold-start entities link semantically),
+    otherwise those mentioned in history plus those with at least `min_known_links` known relations."""
+    if n <= all_below:
+        return np.arange(n)
+    keep = np.zeros(n, bool)
+    keep[mentioned] = True
+    if len(known):
+        deg = np.bincount(known.ravel(), minlength=n)
+        keep |= deg >= min_known_links
+    return np.flatnonzero(keep)
+
+
+def _stage1(mentions: pd.DataFrame, n: int, sem: np.ndarray, cfg: GraphConfig, seed: int,
+            known: np.ndarray, gloss: np.ndarray) -> tuple[CandidateGraph, NodeInputs]:
+    cc = cfg.cooccurrence
+    counts = context_pairs(mentions, n, cc.window, cc.gap_minutes)
+    U, V = skipgram(counts, dim=cc.dim, negatives=cc.negatives, lr=cc.lr, seed=seed, full_batch_steps=cc.steps,
+                    steps=cc.steps * 10, full_batch_max=cc.full_batch_max)
+    cand = candidate_graph(U, V, sem, counts, cfg.candidates.k_cooc, cfg.candidates.k_semantic,
+                           cfg.candidates.min_count, known=known,
+                           gloss=gloss if cfg.candidates.gloss else None)
+    return cand, NodeInputs.build(U, V, sem, counts)
+
+
+def alpc_params(cfg: GraphConfig, **over) -> ALPCParams:
+    a = cfg.alpc
+    p = ALPCParams(dim=a.dim, layers=a.layers, heads=a.heads, dropout=a.dropout, epochs=a.epochs, lr=a.lr,
+                   weight_decay=a.weight_decay, alpha=a.alpha, beta=a.beta, tau=a.tau,
+                   contrastive_batch=a.contrastive_batch, holdout=a.holdout, positives=a.positives,
+                   unlabeled_weight=a.unlabeled_weight, negatives_per_positive=a.negatives_per_positive,
+                   seed=cfg.seed)
+    for k, v in over.items():
+        setattr(p, k, v)
+    return p
+
+
+def choose_test_pairs(cand: CandidateGraph, holdout: float, seed: int) -> np.ndarray:
+    """`holdout` of the latest candidate edges plus as many sampled non-edges: scored by every model."""
+    rng = np.random.default_rng(seed + 1)
+    n_test = int(round(holdout * len(cand)))
+    if n_test == 0:
+        return np.zeros((0, 2), np.int64)
+    pos = cand.edges[rng.choice(len(cand), n_test, replace=False)]
+    key = set((cand.edges[:, 0] * cand.n + cand.edges[:, 1]).tolist())
+    neg = sample_non_edges(cand.n, n_test, key, rng, pool=np.unique(cand.edges.ravel()))
+    return np.concatenate([pos, neg]).astype(np.int64)
+
+
+def build_graph(ws, settings: Settings | None = None, progress: Progress | None = None, force: bool = False,
+                config: GraphConfig | None = None) -> dict:
+    """Build (or reuse) the workspace's entity graph; returns what it did, stats and stage timings."""
+    settings = settings or Settings.from_env()
+    cfg = config or GraphConfig.for_workspace(ws.root)
+    key = cfg.key()
+    if not force and is_up_to_date(ws, cfg):
+        man = json.loads((graph_dir(ws) / MANIFEST).read_text())
+        st = man.get("stats", {})
+        return {"stage": "graph", "status": "up to date", "skipped": True, "reason": "up to date", "key": key,
+                "summary": f"entity graph up to date ({st.get('mined_relations', 0):,} relations, key {key})",
+                "path": str(graph_dir(ws)), "stats": st, "timings_s": man.get("timings_s", {})}
+    timings: dict[str, float] = {}
+    t_all = time.perf_counter()
+    with torch_threads(cfg.torch_threads):
+        result = _build(ws, settings, cfg, progress, timings)
+    timings["total"] = time.perf_counter() - t_all
+    result["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
+    st = result["stats"]
+    result["summary"] = (f"entity graph: {st['graph_entities']:,} entities, {st['candidate_edges']:,} candidates -> "
+                         f"{st['mined_relations']:,} mined relations over {st['snapshots']} snapshots "
+                         f"in {timings['total']:.0f}s")
+    man_path = graph_dir(ws) / MANIFEST
+    man = json.loads(man_path.read_text())
+    man["timings_s"] = result["timings_s"]
+    from targetbot.atomic import write_json
+    write_json(man_path, man)
+    return result
+
+
+def _build(ws, settings: Settings, cfg: GraphConfig, progress: Progress | None, timings: dict) -> dict:
+    def timed(name):
+        class T:
+            def __enter__(self_):
+                self_.t = time.perf_counter()
+
+            def __exit__(self_, *a):
+                timings[name] = timings.get(name, 0.0) + time.perf_counter() - self_.t
+        return T()
+
+    # ---- dictionary and extraction --------------------------------------------------------
+    with timed("extraction"):
+        if not ws.has_table("entities"):
+            raise TargetbotError(f"{ws.table_path('entities')} not found: the entity graph needs an entity "
+                                 "dictionary (entity, type, aliases, description)")
+        entities = ws.entities().reset_index(drop=True)
+        if entities.empty:
+            raise TargetbotError(f"{ws.table_path('entities')}: the entity dictionary is empty")
+        n_dict = len(entities)
+        _say(progress, f"graph: extracting {n_dict:,} entities from history events")
+        dictionary = Dictionary.from_frame(entities)
+        events = ws.events(role="history", columns=["user_id", "ts", cfg.extraction.column])
+        mentions = extract_events(dictionary, events, cfg.extraction.column, cfg.extraction.context_minutes)
+        del events
+        if len(mentions) == 0:
+            raise TargetbotError("no dictionary entity is mentioned in the history events: check the entities "
+                                 "table's names and aliases against the event text")
+        index = {name: i for i, name in enumerate(entities["entity"].astype(str))}
+        known = known_pairs(ws, index) if use_known_relations(ws, cfg) else np.zeros((0, 2), np.int64)
+        mentioned = np.unique(mentions.frame["entity"].to_numpy())
+        rows = graph_nodes(n_dict, mentioned, known, cfg.nodes.all_below, cfg.nodes.min_known_links)
+        frame = mentions.frame
+        if len(rows) < n_dict:  # large dictionaries: work in the graph's own index space
+            remap = np.full(n_dict, -1, np.int64)
+            remap[rows] = np.arange(len(rows))
+            entities = entities.iloc[rows].reset_index(drop=True)
+            frame = frame.assign(entity=remap[frame["entity"].to_numpy()])
+            kk = remap[known] if len(known) else known
+            known = kk[(kk >= 0).all(axis=1)] if len(kk) else known
+            dictionary = Dictionary.from_frame(entities)
+        n = len(entities)
+        snaps = snapshots(frame, cfg.snapshots.days, cfg.snapshots.count, cfg.snapshots.stride_days,
+                          cfg.snapshots.min_share)
+        gloss = gloss_links(dictionary, entities) if cfg.candidates.gloss else np.zeros((0, 2), np.int64)
+        mentioned = np.unique(frame["entity"].to_numpy())
+
+    # ---- semantic embeddings --------------------------------------------------------------
+    with timed("semantic"):
+        from targetbot.models import load_text_encoder
+
+        texts = entity_texts(entities)
+        sem = embed_entities(texts, cache_dir(ws), lambda: load_text_encoder(settings),
+                             fingerprint=settings.text_encoder, progress=progress)
+
+    # ---- Stage I + II per snapshot -----------------------------------------------------------
+    stage1, per_snap = [], []
+    for k, snap in enumerate(snaps):
+        with timed("stage1_candidates"):
+            _say(progress, f"graph: stage I candidates for snapshot {snap.name} ({snap.start.date()} .. {snap.end.date()})")
+            m = in_snapshot(frame, snap)
+            stage1.append(_stage1(m, n, sem, cfg, cfg.seed + k, known, gloss))
+    test_pairs = choose_test_pairs(stage1[-1][0], cfg.alpc.holdout, cfg.seed)
+    params = alpc_params(cfg)
+    for k, (snap, (cand, inputs)) in enumerate(zip(snaps, stage1)):
+        with timed("stage2_alpc"):
+            _say(progress, f"graph: stage II ALPC on snapshot {snap.name} ({len(cand):,} candidate edges)")
+            res = train_alpc(cand, inputs, params, test_pairs=test_pairs,
+                             progress=lambda e, tot, s=snap.name: _say(progress, f"graph: ALPC {s} epoch {e}/{tot}"))
+            per_snap.append(res)
+
+    # ---- Stage III ensemble -------------------------------------------------------------------
+    with timed("stage3_ensemble"):
+        w = min(cfg.ensemble.window, len(snaps))
+        _say(progress, f"graph: stage III ensemble over the last {w} snapshots")
+        cand, inputs = stage1[-1]
+        ens = train_ensemble([r.embeddings for r in per_snap[-w:]], cand, inputs, test_pairs, params,
+                             dim=cfg.ensemble.dim, heads=cfg.ensemble.heads, epochs=cfg.ensemble.epochs,
+                             lr=cfg.ensemble.lr,
+                             progress=lambda e, tot: _say(progress, f"graph: ensemble epoch {e}/{tot}"))
+
+    # ---- preferences and storage --------------------------------------------------------------
+    with timed("store"):
+        _say(progress, "graph: user preferences and storage")
+        latest = in_snapshot(frame, snaps[-1])
+        mention_counts = np.bincount(latest["entity"].to_numpy(), minlength=n)
+        pref = preference_space(ens.embeddings, sem, mention_counts, cfg.preference.embedding)
+        user_ids, r = user_vectors(latest, pref)
+        keep = ens.keep(cand.edges, ens.edge_logits)
+        score = 1.0 / (1.0 + np.exp(-ens.edge_logits.astype(np.float64)))
+        names = entities["entity"].astype(str).to_numpy()
+        edges = pd.DataFrame({
+            "head_id": cand.edges[:, 0], "tail_id": cand.edges[:, 1],
+            "head": names[cand.edges[:, 0]], "tail": names[cand.edges[:, 1]],
+            "score": score.round(6), "logit": ens.edge_logits.astype(np.float32),
+            "kept_head": keep[:, 0], "kept_tail": keep[:, 1],
+            "sources": ["+".join(v for b, v in SOURCE_NAMES.items() if s & b) for s in cand.sources],
+            "cooc": cand.cooc, "semantic": cand.semantic, "count": cand.count,
+            "gloss": cand.gloss if cand.gloss is not None else np.zeros(len(cand), bool),
+        })
+        deg = np.bincount(np.r_[cand.edges[keep[:, 0], 0], cand.edges[keep[:, 1], 1]], minlength=n)
+        ent_out = pd.DataFrame({"id": np.arange(n), "entity": names, "type": entities["type"].astype(str),
+                                "aliases": entities["aliases"] if "aliases" in entities.columns else [[]] * n,
+                                "description": entities.get("description", pd.Series([""] * n)).fillna("").astype(str),
+                                "mentions": mention_counts, "degree": deg})
+        kept_dir = int(keep.sum())
+        srcs = int(len(np.unique(cand.edges.ravel())))
+        stats = {
+            "dictionary_entities": n_dict, "graph_entities": n, "entities_mentioned": int(len(mentioned)),
+            "extraction": mentions.stats, "snapshots": len(snaps),
+            "candidate_edges": int(len(cand)), "gloss_links": int(len(gloss)), "known_relations": int(len(known)),
+            "candidate_sources": {v: int(((cand.sources & b) > 0).sum()) for b, v in SOURCE_NAMES.items()},
+            "mined_relations": kept_dir, "relations_per_source": round(kept_dir / max(srcs, 1), 3),
+            "users": int(len(user_ids)),
+        }
+        metrics = {"link_auc": {s.name: round(r.link_auc, 4) for s, r in zip(snaps, per_snap)},
+                   "ensemble_link_auc": round(ens.link_auc, 4),
+                   "snapshot_attention": [round(float(x), 4) for x in ens.snapshot_weight]}
+        manifest = {
+            "key": cfg.key(), "config": cfg.model_dump(mode="json"), "data": data_fingerprint(ws),
+            "workspace": str(ws.root), "text_encoder": settings.text_encoder,
+            "snapshots": [s.as_dict() for s in snaps], "ensemble_snapshots": [s.name for s in snaps[-w:]],
+            "stats": stats, "metrics": metrics,
+            "built_at": pd.Timestamp.now(tz="UTC").isoformat(),
+        }
+        target = graph_dir(ws)
+        with atomic_path(target) as tmp:
+            tmp.mkdir(parents=True)
+            (tmp / "snapshots").mkdir()
+            write_parquet(tmp / "entities.parquet", ent_out)
+            write_parquet(tmp / "edges.parquet", edges)
+            np.save(tmp / "embeddings.npy", ens.embeddings.astype(np.float32))
+            np.save(tmp / "preference_embeddings.npy", pref.astype(np.float32))
+            np.save(tmp / "thresholds.npy", ens.thresholds.astype(np.float32))
+            np.save(tmp / "semantic.npy", sem.astype(np.float32))
+            np.save(tmp / "preferences.npy", r.astype(np.float32))
+            np.save(tmp / "test_pairs.npy", test_pairs)
+            np.save(tmp / "test_logits.npy", ens.test_logits.astype(np.float32))
+            write_parquet(tmp / "users.parquet", pd.DataFrame({"user_id": user_ids.astype(str)}))
+            for snap, (c, inp), res in zip(snaps, stage1, per_snap):
+                SnapshotArrays(name=snap.name, start=str(snap.start), end=str(snap.end), edges=c.edges,
+                               sources=c.sources, cooc=c.cooc, semantic=c.semantic, count=c.count,
+                               gloss=c.gloss if c.gloss is not None else np.zeros(len(c), bool),
+                               embeddings=res.embeddings.astype(np.float32), thresholds=res.thresholds,
+                               edge_logits=res.edge_logits, test_logits=res.test_logits,
+                               link_auc=res.link_auc, U=inp.U, V=inp.V, counts=inp.counts,
+                               ).save(tmp / "snapshots" / f"{snap.name}.npz")
+            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+    return {"stage": "graph", "status": "built", "skipped": False, "key": cfg.key(), "path": str(graph_dir(ws)),
+            "stats": stats, "metrics": metrics}
+
+
+QUICK = {"snapshots": {"count": 3}, "alpc": {"epochs": 80}, "ensemble": {"epochs": 200, "window": 2}}
+
+
+def build_stage(ws, *, settings: Settings, profile: str = "full", force: bool = False,
+                progress: Progress | None = None) -> dict:
+    """`targetbot build`'s stage protocol: the `full` profile is the workspace's graph config
+    (WS/egl.yaml or the defaults); `quick` trains fewer snapshots for fewer epochs."""
+    cfg = GraphConfig.for_workspace(ws.root)
+    if profile == "quick":
+        body = cfg.model_dump()
+        for section, values in QUICK.items():
+            body[section].update(values)
+        cfg = GraphConfig.model_validate(body)
+    return build_graph(ws, settings, progress=progress, force=force, config=cfg)

@@ -1,0 +1,151 @@
+"""Stage III — ensemble of snapshot models: multi-head attention over each entity's snapshot
+embeddings, then an MLP; its output h_e is the stored entity embedding.
+
+Relations mined from one month of behaviour wobble from month to month (a promotion, a holiday).
+Each rolling history snapshot gets its own ALPC model; for every entity the ensemble sees the
+sequence [h_e^(1), ..., h_e^(S)] (each snapshot projected by its own linear map, plus a learned
+snapshot-position embedding), lets the snapshots attend to each other, concatenates the
+attended tokens and maps them through an MLP. It is trained on the latest snapshot's candidate
+graph with the same objective as ALPC (BCE + α·threshold + β·InfoNCE), so it learns which
+snapshots to trust for which entities.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from sklearn.metrics import roc_auc_score
+
+from egl.alpc import (ALPCParams, NodeInputs, confident_edges, pair_features, sample_non_edges,
+                      semantic_positives)
+from egl.candidates import CandidateGraph
+from egl.geniepath import LinkDecoder
+from egl.losses import adaptive_threshold_loss, link_bce, semantic_infonce
+
+
+class SnapshotAttention(nn.Module):
+    def __init__(self, in_dim: int, snapshots: int, dim: int = 64, heads: int = 4, dropout: float = 0.1):
+        super().__init__()
+        self.proj = nn.ModuleList([nn.Linear(in_dim, dim) for _ in range(snapshots)])
+        self.position = nn.Parameter(torch.zeros(snapshots, dim))
+        self.attn = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
+        self.norm = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(snapshots * dim, 2 * dim), nn.ReLU(), nn.Dropout(dropout),
+                                 nn.Linear(2 * dim, dim))
+        self.decoder = LinkDecoder(dim, pair_dim=3)
+        self.threshold = nn.Linear(dim, 1)
+        self.project = nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, dim))
+        self.last_attention: torch.Tensor | None = None
+
+    def forward(self, snaps: torch.Tensor) -> torch.Tensor:
+        """snaps: (n, S, in_dim) -> (n, dim)."""
+        tok = torch.stack([p(snaps[:, s]) for s, p in enumerate(self.proj)], 1) + self.position
+        att, weights = self.attn(tok, tok, tok, need_weights=True)
+        self.last_attention = weights.detach()
+        tok = self.norm(tok + att)
+        return self.mlp(tok.flatten(1))
+
+
+@dataclass
+class EnsembleResult:
+    embeddings: np.ndarray
+    thresholds: np.ndarray
+    edge_logits: np.ndarray
+    test_logits: np.ndarray
+    link_auc: float
+    snapshot_weight: np.ndarray  # mean attention each snapshot receives
+    seconds: float
+    history: list[float] = field(default_factory=list)
+    model: SnapshotAttention | None = None
+
+    def keep(self, edges: np.ndarray, logits: np.ndarray) -> np.ndarray:
+        return np.stack([logits > self.thresholds[edges[:, 0]], logits > self.thresholds[edges[:, 1]]], 1)
+
+
+def train_ensemble(snapshot_embeddings: list[np.ndarray], graph: CandidateGraph, inputs: NodeInputs,
+                   test_pairs: np.ndarray, params: ALPCParams, dim: int = 64, heads: int = 4, epochs: int = 150,
+                   lr: float = 0.01, progress: Callable[[int, int], None] | None = None) -> EnsembleResult:
+    """Train the ensemble on `graph` (the latest snapshot's candidates), holding out `test_pairs`."""
+    t0 = time.perf_counter()
+    torch.manual_seed(params.seed + 7)
+    rng = np.random.default_rng(params.seed + 7)
+    n = graph.n
+    snaps = torch.from_numpy(np.stack(snapshot_embeddings, 1).astype(np.float32))
+    snaps = F.layer_norm(snaps, snaps.shape[-1:])
+    key = graph.edges[:, 0] * n + graph.edges[:, 1]
+    tkey = np.minimum(test_pairs[:, 0], test_pairs[:, 1]) * n + np.maximum(test_pairs[:, 0], test_pairs[:, 1])
+    heldout = np.isin(key, tkey)
+    train = ~heldout
+    pos_mask = train & confident_edges(graph, params.positives)
+    if pos_mask.sum() < 8:
+        pos_mask = train.copy()
+    unl_mask = train & ~pos_mask if params.positives != "all" and params.unlabeled_weight > 0 else np.zeros(len(graph), bool)
+    pos, unl = graph.edges[pos_mask], graph.edges[unl_mask]
+    pos_t, unl_t = torch.from_numpy(pos), torch.from_numpy(unl)
+    pos_pf = torch.from_numpy(pair_features(inputs, pos[:, 0], pos[:, 1]))
+    unl_pf = torch.from_numpy(pair_features(inputs, unl[:, 0], unl[:, 1]))
+    forbidden = set(key.tolist()) | set(tkey.tolist())
+    pool = np.unique(graph.edges.ravel())
+    sem_pos_np, anchor_pool = semantic_positives(graph, pos_mask, inputs.semantic)
+    sem_pos = torch.from_numpy(sem_pos_np)
+
+    model = SnapshotAttention(snaps.shape[-1], snaps.shape[1], dim, heads)
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=params.weight_decay)
+    history = []
+    for epoch in range(epochs):
+        model.train()
+        neg = sample_non_edges(n, len(pos) * params.negatives_per_positive, forbidden, rng, pool)
+        neg_t = torch.from_numpy(neg)
+        neg_pf = torch.from_numpy(pair_features(inputs, neg[:, 0], neg[:, 1]))
+        h = model(snaps)
+        pl = model.decoder(h[pos_t[:, 0]], h[pos_t[:, 1]], pos_pf)
+        nl = model.decoder(h[neg_t[:, 0]], h[neg_t[:, 1]], neg_pf)
+        neg_w = None
+        if len(unl):
+            nl = torch.cat([nl, model.decoder(h[unl_t[:, 0]], h[unl_t[:, 1]], unl_pf)])
+            neg_t = torch.cat([neg_t, unl_t])
+            neg_w = torch.cat([torch.ones(len(neg)), torch.full((len(unl),), params.unlabeled_weight)])
+        loss = link_bce(pl, nl, neg_weight=neg_w)
+        if params.alpha > 0:
+            th = model.threshold(h).squeeze(-1)
+            loss = loss + params.alpha * adaptive_threshold_loss(
+                torch.cat([pl, pl]), torch.cat([th[pos_t[:, 0]], th[pos_t[:, 1]]]),
+                torch.cat([nl, nl]), torch.cat([th[neg_t[:, 0]], th[neg_t[:, 1]]]))
+        if params.beta > 0 and len(anchor_pool) > 1:
+            anchors = torch.from_numpy(rng.choice(anchor_pool, min(params.contrastive_batch, len(anchor_pool)),
+                                                  replace=False))
+            z = model.project(h)
+            loss = loss + params.beta * semantic_infonce(z[anchors], z[sem_pos[anchors]], params.tau)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        history.append(float(loss.detach()))
+        if progress is not None and (epoch + 1) % 10 == 0:
+            progress(epoch + 1, epochs)
+
+    model.eval()
+    with torch.no_grad():
+        h = model(snaps)
+        weights = model.last_attention.mean(dim=(0, 1)).numpy()
+
+        def score(pairs):
+            if len(pairs) == 0:
+                return np.zeros(0, np.float32)
+            pt = torch.from_numpy(pairs)
+            return model.decoder(h[pt[:, 0]], h[pt[:, 1]],
+                                 torch.from_numpy(pair_features(inputs, pairs[:, 0], pairs[:, 1]))).numpy()
+
+        edge_logits = score(graph.edges)
+        test_logits = score(test_pairs)
+        th = model.threshold(h).squeeze(-1).numpy() if params.alpha > 0 else np.zeros(n, np.float32)
+    y = np.isin(tkey, key)
+    auc = float(roc_auc_score(y, test_logits)) if 0 < y.sum() < len(y) else float("nan")
+    return EnsembleResult(embeddings=h.numpy(), thresholds=th, edge_logits=edge_logits, test_logits=test_logits,
+                          link_auc=auc, snapshot_weight=weights, seconds=time.perf_counter() - t0,
+                          history=history, model=model)

@@ -1,0 +1,145 @@
+"""k-hop expansion from seed phrases over the mined relations, with reasoning paths.
+
+1. Seed phrases -> entities: an exact name/alias match first ("NBA", "the Lakers"), then
+   entities named inside the phrase ("NBA games" -> NBA), then semantic similarity of the phrase
+   to entity descriptions (needs the text encoder; cosine >= `semantic_match`). A phrase that
+   matches nothing is an error that suggests close entity names.
+2. Expansion: breadth-first over the kept relations, best-first within each hop. At hop h an
+   edge is followed only if its score >= min_score[h-1]; an entity's score is the product of the
+   edge scores on its best path (seeds start from 1, or from their match similarity), and its
+   path is the chain of entities that explains it: "NBA -> Los Angeles Lakers -> LeBron Carter".
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from egl.extraction import Dictionary, normalise, tokens
+from egl.storage import Graph
+from targetbot.errors import TargetbotError
+
+
+@dataclass
+class SeedMatch:
+    phrase: str
+    entity: int
+    how: str  # "name" | "alias" | "mention" | "semantic"
+    similarity: float
+
+
+@dataclass
+class Expanded:
+    entity: int
+    hop: int
+    score: float
+    path: list[int]
+
+
+def graph_dictionary(graph: Graph) -> Dictionary:
+    if "dictionary" not in graph._cache:
+        graph._cache["dictionary"] = Dictionary.from_frame(graph.entities)
+    return graph._cache["dictionary"]
+
+
+def match_seeds(graph: Graph, phrases: list[str], semantic_match: float,
+                encode: Callable[[list[str]], np.ndarray] | None = None, max_semantic: int = 3) -> list[SeedMatch]:
+    """Entities for each phrase; raises TargetbotError with suggestions for a phrase that matches nothing."""
+    d = graph_dictionary(graph)
+    out: list[SeedMatch] = []
+    for phrase in phrases:
+        phrase = phrase.strip()
+        if not phrase:
+            continue
+        found = _lexical(graph, d, phrase)
+        if not found and encode is not None:
+            q = encode([phrase])[0]
+            sims = graph.semantic @ q
+            best = np.argsort(-sims)[:max_semantic]
+            found = [SeedMatch(phrase, int(i), "semantic", float(sims[i])) for i in best if sims[i] >= semantic_match]
+        if not found:
+            raise TargetbotError(f"no entity matches '{phrase}'" + _suggest(graph, d, phrase, encode))
+        out.extend(found)
+    seen, unique = set(), []
+    for m in out:
+        if m.entity not in seen:
+            seen.add(m.entity)
+            unique.append(m)
+    return unique
+
+
+def _lexical(graph: Graph, d: Dictionary, phrase: str) -> list[SeedMatch]:
+    key = tuple(tokens(phrase))
+    exact = graph.index.get(phrase)
+    if exact is not None:
+        return [SeedMatch(phrase, exact, "name", 1.0)]
+    ids = d.forms.get(key) or d.acronyms.get((phrase,))
+    if ids:
+        how = "name" if any(normalise(graph.names[i]) == " ".join(key) for i in ids) else "alias"
+        return [SeedMatch(phrase, int(i), how, 1.0) for i in ids]
+    found = []
+    for cands in d.match(phrase):
+        for i in cands:
+            found.append(SeedMatch(phrase, int(i), "mention", 1.0 if len(cands) == 1 else 1.0 / len(cands)))
+    return found
+
+
+def _suggest(graph: Graph, d: Dictionary, phrase: str, encode) -> str:
+    forms = {" ".join(k): v[0] for k, v in d.forms.items()}
+    close = difflib.get_close_matches(normalise(phrase), list(forms), n=5, cutoff=0.75)  # typos first
+    names = list(dict.fromkeys(graph.names[forms[c]] for c in close))
+    if encode is not None:  # then what the phrase means
+        sims = graph.semantic @ encode([phrase])[0]
+        names += [graph.names[i] for i in np.argsort(-sims)[:3] if graph.names[i] not in names]
+    if not names:
+        return " (try a brand, product, service, team or place name; 'targetbot graph show' lists an entity's relations)"
+    return f"; did you mean: {', '.join(names[:5])}?"
+
+
+def expand(graph: Graph, seeds: list[SeedMatch], hops: int, min_score: list[float], max_per_node: int,
+           max_entities: int) -> list[Expanded]:
+    """Seeds (hop 0) and up to `max_entities` entities reached within `hops` hops, best first per hop."""
+    adj = graph.adjacency
+    best: dict[int, Expanded] = {}
+    frontier = []
+    for s in seeds:
+        e = Expanded(s.entity, 0, float(s.similarity), [s.entity])
+        if s.entity not in best or best[s.entity].score < e.score:
+            best[s.entity] = e
+    frontier = sorted(best.values(), key=lambda x: -x.score)
+    for hop in range(1, hops + 1):
+        cut = min_score[min(hop - 1, len(min_score) - 1)] if min_score else 0.0
+        nxt: dict[int, Expanded] = {}
+        for node in frontier:
+            nb, sc = adj[node.entity]
+            taken = 0
+            for b, s in zip(nb.tolist(), sc.tolist()):
+                if taken >= max_per_node:
+                    break
+                if s < cut or b in node.path:
+                    continue
+                taken += 1
+                score = node.score * s
+                cur = best.get(b)
+                if cur is not None and (cur.hop < hop or cur.score >= score):
+                    continue
+                cand = nxt.get(b)
+                if cand is None or cand.score < score:
+                    nxt[b] = Expanded(b, hop, score, node.path + [b])
+        for b, e in nxt.items():
+            best[b] = e
+        frontier = sorted(nxt.values(), key=lambda x: -x.score)
+        if not frontier:
+            break
+    ranked = sorted(best.values(), key=lambda x: (x.hop, -x.score, graph.names[x.entity]))
+    n_seeds = sum(1 for x in ranked if x.hop == 0)
+    return ranked[:max(max_entities, n_seeds)]
+
+
+def as_rows(graph: Graph, expanded: list[Expanded]) -> list[dict]:
+    """The JSON contract rows: entity, type, hop, score, path (names, seed first)."""
+    return [{"entity": graph.names[x.entity], "type": graph.types[x.entity], "hop": x.hop,
+             "score": round(x.score, 4), "path": [graph.names[i] for i in x.path]} for x in expanded]

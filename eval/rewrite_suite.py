@@ -1,0 +1,223 @@
+"""Rewrite suite: how well each rewriter model turns requests into plans.
+
+`targetbot eval run -w WS --suite rewrite [--requests FILE] [--models base,tuned] --json`
+
+FILE is JSONL, one object per line: {"request": str, "families": [str], "entities": [str],
+"exclude": [str]}. Without it, the held-out synthesized set is used: requests from the paraphrase
+families (and extra wordings) marked `heldout` in prompts/rewrite_requests.yaml, which never reach
+training, generated from this workspace's catalog with the training seed.
+
+Models: `base` (the untuned Qwen with the full instruction prompt), `tuned` (the LoRA adapter:
+the workspace's if built, else the versioned one), `tuned=PATH` (another adapter); a `:free`
+suffix turns constrained decoding off (plain greedy text, parsed afterwards).
+
+Metrics per model, pooled over requests (micro-averaged):
+* json_valid        share of requests whose first answer is a valid plan (schema + catalog checks)
+* family_f1         F1 of the plan's demand families against the expected families
+* entity_f1         F1 of the plan's entities (demand entity slots + seed entities) against the
+                    expected entities, both sides alias-normalised and case-folded
+* exclude_f1        F1 of the plan's exclusions, normalised the same way
+* placeholder_rate  share of requests whose first answer copies a template placeholder ({items} ...)
+* latency_s         mean seconds per request, the one allowed repair attempt included
+An answer that stays invalid after the repair contributes empty sets (all misses).
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import time
+from pathlib import Path
+
+from eval.runner import register_suite
+from targetbot.errors import DataError, TargetbotError
+
+WARMUP_REQUEST = "users likely to buy a new phone"
+ROW_KEYS = ("model", "json_valid", "family_f1", "entity_f1", "exclude_f1", "placeholder_rate", "latency_s")
+
+
+def load_requests(path: Path) -> list[dict]:
+    from rewrite.plan import FAMILIES
+
+    path = Path(path)
+    if not path.is_file():
+        raise TargetbotError(f"{path}: requests file not found")
+    out = []
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError as e:
+                raise DataError(f"{path}: line {n}: not JSON ({e.__class__.__name__})") from None
+            if not isinstance(obj, dict) or not isinstance(obj.get("request"), str) or not obj["request"].strip():
+                raise DataError(f"{path}: line {n}: needs a non-empty string 'request'")
+            for key in ("families", "entities", "exclude"):
+                v = obj.get(key, [])
+                if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+                    raise DataError(f"{path}: line {n}: '{key}' must be a list of strings")
+                obj[key] = v
+            bad = [f for f in obj["families"] if f not in FAMILIES]
+            if bad:
+                raise DataError(f"{path}: line {n}: unknown family '{bad[0]}' (families: {', '.join(FAMILIES)})")
+            out.append(obj)
+    if not out:
+        raise DataError(f"{path}: no requests")
+    return out
+
+
+def heldout_requests(catalog) -> list[dict]:
+    from rewrite.config import TrainConfig
+    from rewrite.synth_requests import request_pairs
+
+    return request_pairs(catalog, TrainConfig.cpu().synth)[1]
+
+
+class _Counts:
+    def __init__(self):
+        self.tp = self.fp = self.fn = 0
+
+    def add(self, pred: set, gold: set) -> None:
+        self.tp += len(pred & gold)
+        self.fp += len(pred - gold)
+        self.fn += len(gold - pred)
+
+    def f1(self) -> float:
+        if self.tp == 0:
+            return 1.0 if self.fp == 0 and self.fn == 0 else 0.0
+        p, r = self.tp / (self.tp + self.fp), self.tp / (self.tp + self.fn)
+        return 2 * p * r / (p + r)
+
+
+def _engine_for(spec: str, ws):
+    """(LocalEngine, served model name, prompt kind, constrained) for a model spec."""
+    from rewrite.config import BUNDLED_ADAPTER_DIR
+    from rewrite.engine_local import LocalEngine
+    from rewrite.train import workspace_adapter_dir
+
+    name, _, mode = spec.partition(":")
+    if mode not in ("", "free"):
+        raise TargetbotError(f"model '{spec}': unknown mode '{mode}' (use NAME or NAME:free)")
+    constrained = mode != "free"
+    if name == "base":
+        eng = LocalEngine(adapter=None)
+        return eng, eng.models()[0], "full", constrained
+    if name == "tuned" or name.startswith("tuned="):
+        path = Path(name.split("=", 1)[1]) if "=" in name else None
+        if path is None:
+            path = workspace_adapter_dir(ws) if (workspace_adapter_dir(ws) / "adapter_config.json").is_file() \
+                else BUNDLED_ADAPTER_DIR
+        eng = LocalEngine(adapter=path, merge=True)
+        return eng, eng.models()[0], "tuned", constrained
+    raise TargetbotError(f"unknown rewrite model '{spec}' (use base, tuned, tuned=ADAPTER_DIR, optionally with :free)")
+
+
+def evaluate_model(rewriter, catalog, requests: list[dict], label: str, progress=None) -> tuple[dict, list[dict]]:
+    from rewrite.plan import PLACEHOLDER, PlanError
+
+    fam, ent, exc = _Counts(), _Counts(), _Counts()
+    valid = valid_after = placeholder = 0
+    seconds: list[float] = []
+    rows = []
+    norm = catalog.normalise
+    for i, req in enumerate(requests):
+        if progress:
+            progress(f"rewrite · {label} · {i + 1}/{len(requests)}")
+        t = time.perf_counter()
+        raw: list[str] = []
+        plan = None
+        error = None
+        try:
+            res = rewriter.rewrite(req["request"])
+            plan, raw = res.plan, res.raw
+            valid += res.attempts == 1
+            valid_after += 1
+        except PlanError as e:
+            error = str(e)
+            raw = getattr(e, "raw", [])
+        dt = time.perf_counter() - t
+        seconds.append(dt)
+        first = raw[0] if raw else ""
+        if plan is None and not first:
+            first = getattr(rewriter, "last_reply", "") or ""
+        placeholder += bool(PLACEHOLDER.search(first))
+        pf = set(plan.families()) if plan else set()
+        pe = {norm(x) for x in plan.entities()} if plan else set()
+        px = {norm(x) for x in plan.exclude} if plan else set()
+        fam.add(pf, set(req.get("families", [])))
+        ent.add(pe, {norm(x) for x in req.get("entities", [])})
+        exc.add(px, {norm(x) for x in req.get("exclude", [])})
+        rows.append({"model": label, "request": req["request"], "plan": plan.to_json() if plan else None,
+                     "error": error, "seconds": round(dt, 3)})
+    n = len(requests)
+    row = {"model": label, "json_valid": round(valid / n, 4), "family_f1": round(fam.f1(), 4),
+           "entity_f1": round(ent.f1(), 4), "exclude_f1": round(exc.f1(), 4),
+           "placeholder_rate": round(placeholder / n, 4), "latency_s": round(sum(seconds) / n, 3)}
+    extra = {"model": label, "requests": n, "valid_after_repair": round(valid_after / n, 4),
+             "latency_p50_s": round(sorted(seconds)[n // 2], 3), "latency_max_s": round(max(seconds), 3)}
+    return row, [extra, *rows]
+
+
+@register_suite("rewrite")
+def run_rewrite_suite(ws, methods, options) -> dict:
+    from rewrite.catalog import Catalog
+    from rewrite.client import InProcessChat, Rewriter
+
+    options = options or {}
+    specs = options.get("models") or methods or ["base", "tuned"]
+    progress = options.get("progress")
+    catalog = Catalog.from_workspace(ws)
+    if options.get("requests"):
+        requests, source = load_requests(options["requests"]), str(options["requests"])
+    else:
+        requests, source = heldout_requests(catalog), "held-out synthesized set (heldout paraphrase families)"
+    limit = options.get("limit")
+    if limit:
+        requests = requests[: int(limit)]
+    results, details = [], []
+    for spec in specs:
+        if progress:
+            progress(f"rewrite · loading {spec}")
+        engine, served, prompt, constrained = _engine_for(spec, ws)
+        rw = _RecordingRewriter(Rewriter(InProcessChat(engine), catalog, served, prompt=prompt, constrained=constrained))
+        try:  # warm-up outside the timing, as a served model is warm: allowed-token tables, prompt cache
+            rw.rewrite(WARMUP_REQUEST)
+        except TargetbotError:
+            pass
+        row, det = evaluate_model(rw, catalog, requests, spec, progress)
+        results.append(row)
+        details.append({"summary": det[0], "outputs": det[1:]})
+        del engine, rw
+        gc.collect()
+    return {"suite": "rewrite", "results": results, "requests": len(requests), "source": source,
+            "details": details}
+
+
+class _RecordingRewriter:
+    """Keeps the raw first reply of a failed rewrite so placeholder copies are counted for invalid output too."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.last_reply = ""
+
+    def rewrite(self, request: str):
+        from rewrite.plan import PlanError
+
+        chat = self.inner.chat
+        replies: list[str] = []
+
+        def recording(model, messages, schema, max_tokens):
+            r = chat(model, messages, schema, max_tokens)
+            replies.append(r["content"])
+            return r
+
+        self.inner.chat = recording
+        try:
+            return self.inner.rewrite(request)
+        except PlanError as e:
+            e.raw = list(replies)
+            raise
+        finally:
+            self.inner.chat = chat
+            self.last_reply = replies[0] if replies else ""

@@ -1,0 +1,203 @@
+"""`targetbot graph ...`: explore the entity graph and target users through it.
+
+    targetbot graph expand -w WS "NBA" --hops 2 [--json]
+    targetbot graph users  -w WS --entities "NBA,Los Angeles Lakers" [--top-k 100] [--json]
+    targetbot graph show   -w WS "Los Angeles Lakers"
+
+Build the graph first with `targetbot build -w WS --stage graph`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from targetbot.commands.common import JsonOpt, WorkspaceOpt, emit_json, guard, out
+from targetbot.errors import TargetbotError
+from targetbot.workspace import Workspace
+
+app = typer.Typer(help="Entity graph (EGL): expand seed phrases into related entities, target users who prefer them.",
+                  no_args_is_help=True)
+
+_ENCODERS: dict = {}
+
+
+def _encoder():
+    """The text encoder's `encode`, loaded once per process."""
+    from targetbot.config import Settings
+    from targetbot.models import load_text_encoder
+
+    if "enc" not in _ENCODERS:
+        _ENCODERS["enc"] = load_text_encoder(Settings.from_env())
+    return _ENCODERS["enc"].encode
+
+
+def _encode(texts: list[str]):
+    """Embed seed phrases that match no name or alias (the encoder loads on first need only)."""
+    return _encoder()(texts)
+
+
+def _split(values: list[str]) -> list[str]:
+    out = []
+    for v in values:
+        out.extend(p.strip() for p in v.split(",") if p.strip())
+    return out
+
+
+def expand_phrases(ws: Workspace, phrases: list[str], hops: int | None = None,
+                   min_score: list[float] | None = None, max_entities: int | None = None,
+                   encode=None) -> dict:
+    """The `graph expand --json` object for `phrases` (used by the CLI, the agent and the benchmark)."""
+    from egl.config import GraphConfig
+    from egl.expansion import as_rows, expand, match_seeds
+    from egl.storage import load_graph
+
+    if not phrases:
+        raise TargetbotError("give at least one seed phrase, e.g. targetbot graph expand -w WS \"NBA\"")
+    graph = load_graph(ws)
+    ex = GraphConfig.for_workspace(ws.root).expansion
+    hops = ex.hops if hops is None else hops
+    if hops < 0 or hops > 4:
+        raise TargetbotError(f"--hops must be between 0 and 4 (got {hops})")
+    seeds = match_seeds(graph, phrases, ex.semantic_match, encode if encode is not None else _encode)
+    rows = as_rows(graph, expand(graph, seeds, hops, ex.min_score if min_score is None else min_score,
+                                 ex.max_per_node, ex.max_entities if max_entities is None else max_entities))
+    return {"seeds": [graph.names[s.entity] for s in seeds], "entities": rows}
+
+
+def _parse_scores(text: str | None) -> list[float] | None:
+    if text is None:
+        return None
+    try:
+        vals = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise TargetbotError(f"--min-score takes numbers separated by commas, e.g. 0.5,0.6 (got '{text}')") from None
+    if not vals or any(v < 0 or v > 1 for v in vals):
+        raise TargetbotError(f"--min-score values must lie in [0, 1] (got '{text}')")
+    return vals
+
+
+@app.command("expand")
+@guard
+def expand_cmd(
+    seeds: Annotated[list[str], typer.Argument(help="Seed phrases: entity names, aliases or free text (comma-separated or several).")],
+    workspace: WorkspaceOpt = None,
+    hops: Annotated[Optional[int], typer.Option(help="Hops to expand (default from the graph config: 2).")] = None,
+    min_score: Annotated[Optional[str], typer.Option("--min-score", help="Per-hop cut-offs on the relation scores followed at each hop, e.g. 0.5,0.6.")] = None,
+    limit: Annotated[Optional[int], typer.Option("--max", help="At most this many entities (seeds excluded).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Related entities of seed phrases, with the reasoning path to each.
+
+    Example: targetbot graph expand -w ws "NBA" --hops 2
+    """
+    ws = Workspace.open(workspace)
+    result = expand_phrases(ws, _split(seeds), hops, _parse_scores(min_score), limit)
+    if json_out:
+        emit_json(result)
+        return
+    from rich.table import Table
+
+    table = Table("hop", "entity", "type", "score", "why (reasoning path)")
+    for r in result["entities"]:
+        table.add_row(str(r["hop"]), r["entity"], r["type"], f"{r['score']:.3f}", " → ".join(r["path"]))
+    out.print(f"seeds: {', '.join(result['seeds'])}")
+    out.print(table)
+
+
+@app.command("users")
+@guard
+def users_cmd(
+    entities: Annotated[str, typer.Option("--entities", "-e", help="Comma-separated entities (names or aliases).")],
+    workspace: WorkspaceOpt = None,
+    top_k: Annotated[int, typer.Option("--top-k", "-k", help="How many users to return.")] = 100,
+    json_out: JsonOpt = False,
+) -> None:
+    """Users who prefer the given entities most: top-K by mean r_u · h_e.
+
+    Example: targetbot graph users -w ws --entities "NBA,Los Angeles Lakers" --top-k 50
+    """
+    from egl.config import GraphConfig
+    from egl.expansion import match_seeds
+    from egl.preference import preference_scores, top_users
+    from egl.storage import load_graph
+
+    if top_k < 1:
+        raise TargetbotError(f"--top-k must be at least 1 (got {top_k})")
+    ws = Workspace.open(workspace)
+    graph = load_graph(ws)
+    phrases = _split([entities])
+    if not phrases:
+        raise TargetbotError("--entities is empty: give entity names separated by commas")
+    seeds = match_seeds(graph, phrases, GraphConfig.for_workspace(ws.root).expansion.semantic_match, _encode)
+    ids = [s.entity for s in seeds]
+    user_ids, r = graph.users()
+    scores = preference_scores(r, graph.h, ids)
+    result = {"entities": [graph.names[i] for i in ids], "users": top_users(user_ids, scores, top_k)}
+    if json_out:
+        emit_json(result)
+        return
+    from rich.table import Table
+
+    table = Table("rank", "user_id", "score")
+    for k, u in enumerate(result["users"], 1):
+        table.add_row(str(k), u["user_id"], f"{u['score']:.4f}")
+    out.print(f"entities: {', '.join(result['entities'])}  ({len(user_ids):,} users with history)")
+    out.print(table)
+
+
+@app.command("show")
+@guard
+def show_cmd(
+    entity: Annotated[str, typer.Argument(help="An entity name or alias.")],
+    workspace: WorkspaceOpt = None,
+    limit: Annotated[int, typer.Option("--max", help="Relations to list.")] = 15,
+    json_out: JsonOpt = False,
+) -> None:
+    """One entity for a person to read: what it is, its mined relations and why they were mined.
+
+    Example: targetbot graph show -w ws "Los Angeles Lakers"
+    """
+    from egl.config import GraphConfig
+    from egl.expansion import match_seeds
+    from egl.storage import load_graph
+
+    ws = Workspace.open(workspace)
+    graph = load_graph(ws)
+    seeds = match_seeds(graph, [entity], GraphConfig.for_workspace(ws.root).expansion.semantic_match, None)
+    i = seeds[0].entity
+    row = graph.entities.iloc[i]
+    e = graph.edges
+    mine = e[(e["head_id"] == i) | (e["tail_id"] == i)].copy()
+    mine["other"] = mine["tail"].where(mine["head_id"] == i, mine["head"])
+    mine["kept"] = mine["kept_head"].where(mine["head_id"] == i, mine["kept_tail"])
+    mine = mine.sort_values(["kept", "score"], ascending=[False, False])
+    rels = [{"entity": r.other, "type": graph.types[graph.index[r.other]], "score": round(float(r.score), 4),
+             "mined": bool(r.kept), "sources": r.sources, "sessions": int(r.count),
+             "semantic": round(float(r.semantic), 3), "description_link": bool(r.gloss)}
+            for r in mine.head(limit).itertuples()]
+    info = {"entity": graph.names[i], "type": graph.types[i], "aliases": list(row["aliases"]),
+            "description": row["description"], "mentions_last_snapshot": int(row["mentions"]),
+            "mined_relations": int(mine["kept"].sum()), "candidates": int(len(mine)), "relations": rels}
+    if json_out:
+        emit_json(info)
+        return
+    from rich.table import Table
+
+    out.print(f"[bold]{info['entity']}[/bold] ({info['type']})")
+    if info["description"]:
+        out.print(info["description"])
+    if info["aliases"]:
+        out.print(f"also called: {', '.join(info['aliases'])}")
+    out.print(f"mentioned {info['mentions_last_snapshot']:,} times in the latest snapshot; "
+              f"{info['mined_relations']} mined relations out of {info['candidates']} candidates")
+    table = Table("related entity", "type", "score", "mined", "evidence")
+    for r in rels:
+        ev = [r["sources"]]
+        if r["sessions"]:
+            ev.append(f"{r['sessions']} sessions")
+        if r["description_link"]:
+            ev.append("named in a description")
+        table.add_row(r["entity"], r["type"], f"{r['score']:.3f}", "yes" if r["mined"] else "no", ", ".join(ev))
+    out.print(table)
