@@ -8,6 +8,8 @@ from targetbot.commands import build, data, eval as eval_cmd, models, world
 from targetbot.commands import find as find_cmd
 from targetbot.commands import rewrite
 from targetbot.commands import graph
+from targetbot.commands import ask as ask_cmd
+from targetbot.commands import runs
 
 app = typer.Typer(
     name="targetbot",
@@ -27,6 +29,10 @@ app.command("models")(models.models)
 app.command("build")(build.build)
 app.command("find")(find_cmd.find)
 app.command("tune")(find_cmd.tune)
+app.command("ask")(ask_cmd.ask)
+app.command("chat")(ask_cmd.chat)
+app.command("batch")(ask_cmd.batch)
+app.add_typer(runs.app, name="runs")
 
 
 def _limit_threads() -> None:

@@ -1,0 +1,213 @@
+"""Plan -> audience. Deterministic given a plan: the same plan on the same artifacts gives the
+same tool calls, scores and audience (`targetbot ask --plan plan.json` replays one without the LLM).
+
+Steps:
+
+1. Validate: the plan model again (a replayed file may be anything), the catalog (entity names,
+   profile fields and values), then the filters against the profiles (a contradiction is
+   reported before any tool runs).
+2. Allowed tools follow from the plan and the caller's options only (`allowed_tools`):
+   find_users for the template demands; expand_entities + users_for_entities when the plan
+   names entities or search queries; tune_prompt only with seed users; overlap when both
+   sources run; export_audience only when the caller asked for an export. Nothing in the
+   request's text can add one.
+3. Score: FIND over the plan's template sentences (or its tuned prompt), EGL over the plan's
+   entities expanded `hops` hops (weight = path score · hop_decay^hop, as in eval's `graph`).
+4. Fuse (agent/fusion.py: weighted mean of per-source rank-normalised scores).
+5. Size (estimate_size): profile filters exactly, exclusions exactly (users whose history
+   names an excluded entity), then the caller's --size, else the plan's size or threshold
+   (capped at `max_audience_share` of users), else a label-free rule (the geometric mean of
+   the sizes the sources' own rules select: FIND's mixture rule, EGL's mean + 2 sd; geometric
+   so one source's degenerate rule does not dominate), scaled by the share of users still
+   eligible.
+6. Explain, export (atomic, minimum size), record the run.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from agent.fusion import fuse, rank_normalise
+from agent.resources import Resources
+from agent.tools import ToolSession
+from rewrite.plan import PlanError, TargetingPlan, check_plan
+from targetbot.errors import TargetbotError
+
+
+@dataclass
+class AskOptions:
+    size: int | None = None  # the caller's size: overrides the plan's size and threshold, never capped
+    export_path: Path | None = None
+    record: bool = True  # write WS/runs/ask-*/
+
+
+@dataclass
+class AskResult:
+    run_id: str | None
+    request: str
+    plan: TargetingPlan
+    tool_calls: list[dict]
+    audience: pd.DataFrame  # user_id, score (fused), find, graph (rank-normalised sources)
+    listed: bool  # users shown (the audience reaches the minimum size)
+    export_path: str | None
+    explanation: dict
+    info: dict = field(default_factory=dict)  # plan source, timings, versions
+    session: ToolSession | None = field(default=None, repr=False)  # scores and state, for chat and tests
+
+    def to_json(self) -> dict:
+        """The `ask --json` contract."""
+        users = self.audience[["user_id", "score"]].to_dict("records") if self.listed else []
+        return {"run_id": self.run_id, "request": self.request,
+                "plan": self.plan.model_dump(mode="json", exclude_defaults=True),
+                "tool_calls": [{"tool": c["tool"], "args": c["args"]} for c in self.tool_calls],
+                "audience": {"size": int(len(self.audience)), "export_path": self.export_path, "users": users},
+                "explanation": self.explanation}
+
+
+def search_queries(plan: TargetingPlan) -> list[str]:
+    return [q for d in plan.demands if d.family == "search" for q in d.queries]
+
+
+def allowed_tools(plan: TargetingPlan, options: AskOptions) -> set[str]:
+    tools = {"find_users", "estimate_size", "explain_audience"}
+    if plan.entities() or search_queries(plan):
+        tools |= {"expand_entities", "users_for_entities", "overlap"}
+    if plan.seed_users:
+        tools.add("tune_prompt")
+    if options.export_path is not None:
+        tools.add("export_audience")
+    return tools
+
+
+def validate_plan(plan: TargetingPlan | dict, res: Resources) -> TargetingPlan:
+    """A plan that passed the model, the catalog and the filters; PlanError / FilterError otherwise."""
+    from agent.filters import filter_mask
+    from pydantic import ValidationError
+
+    if not isinstance(plan, TargetingPlan):
+        try:
+            plan = TargetingPlan.model_validate(plan)
+        except ValidationError as e:
+            err = e.errors()[0]
+            raise PlanError(f"plan field {'.'.join(map(str, err['loc'])) or '(root)'}: {err['msg']}") from None
+    plan = check_plan(TargetingPlan.model_validate(plan.model_dump()), res.catalog)
+    filter_mask(res.profiles, plan.filters)
+    unknown = [u for u in plan.seed_users if u not in set(res.users)]
+    if unknown:
+        raise PlanError(f"seed user '{unknown[0]}' is not in this workspace")
+    return plan
+
+
+class Executor:
+    def __init__(self, res: Resources):
+        self.res = res
+
+    def execute(self, plan: TargetingPlan | dict, request: str = "", options: AskOptions | None = None,
+                info: dict | None = None, previous: np.ndarray | None = None) -> AskResult:
+        options = options or AskOptions()
+        t0 = time.perf_counter()
+        res, cfg = self.res, self.res.config
+        plan = validate_plan(plan, res)
+        allowed = allowed_tools(plan, options)
+        if previous is not None:
+            allowed |= {"overlap"}
+        s = ToolSession(res, allowed)
+        s.state.update(plan=plan, notes=[])
+        if previous is not None:
+            s.state["previous"] = {"rows": previous}
+        sentences = plan.sentences()
+        s.state["find_sentences"] = sentences
+
+        if res.zero_shot() is not None:
+            if plan.seed_users:
+                self._tune(s, plan, sentences)
+            else:
+                s.call("find_users", {"sentences": sentences})
+        else:
+            s.state["notes"].append(f"FIND skipped: {res.missing('zs')}")
+        if "expand_entities" in allowed:
+            if res.graph() is not None:
+                self._graph(s, plan)
+            else:
+                s.state["notes"].append(f"EGL skipped: {res.missing('graph')}")
+        if not s.scores:
+            raise TargetbotError("neither FIND nor EGL could score users: build the workspace first "
+                                 f"('targetbot build -w {res.ws.root}')")
+        weights = {"find": cfg.find_weight, "graph": cfg.graph_weight}
+        s.scores["fused"] = fuse({k: v for k, v in s.scores.items() if k in weights}, weights)
+        s.state["fusion"] = {"method": "weighted mean of per-source rank-normalised scores",
+                             "weights": {k: weights[k] for k in s.scores if k in weights}}
+
+        cap = max(1, int(cfg.max_audience_share * len(res.users)))
+        if options.size is not None:
+            size_args = {"size": options.size}
+        elif plan.size is not None:
+            size_args = {"size": plan.size, "cap": cap}
+        elif plan.threshold is not None:
+            size_args = {"threshold": plan.threshold, "cap": cap}
+        else:
+            size_args = {"cap": cap}
+        if plan.filters is not None:
+            size_args["filters"] = plan.filters.model_dump(mode="json")
+        if plan.exclude:
+            size_args["exclude"] = list(plan.exclude)
+        s.state["size"] = s.call("estimate_size", size_args)
+        if "find" in s.scores and "graph" in s.scores:
+            s.state["agreement"] = s.call("overlap", {"a": "find", "b": "graph"})
+        if previous is not None:
+            s.state["vs_previous"] = s.call("overlap", {"a": "audience", "b": "previous"})
+        if s.state["size"]["selected"] == 0:
+            s.state["notes"].append("no user passes the filters and exclusions with this sizing")
+
+        explanation = s.call("explain_audience", {"examples": cfg.examples, "snippets": cfg.snippets})
+        if "vs_previous" in s.state:
+            explanation["vs_previous"] = s.state["vs_previous"]
+        export_path = None
+        if options.export_path is not None:
+            export_path = s.call("export_audience", {"path": str(options.export_path)})["path"]
+
+        rows = s.state["audience"]["rows"]
+        audience = pd.DataFrame({"user_id": res.users.to_numpy()[rows], "score": s.scores["fused"][rows].round(6)})
+        for k in ("find", "graph"):
+            if k in s.scores:
+                audience[k] = rank_normalise(s.scores[k])[rows].round(6)
+        result = AskResult(None, request, plan, s.calls, audience, len(audience) >= cfg.min_export_size,
+                           export_path, explanation, dict(info or {}), s)
+        result.info["execute_seconds"] = round(time.perf_counter() - t0, 3)
+        result.info["allowed_tools"] = sorted(allowed)
+        if options.record:
+            from agent.runs import write_run
+
+            result.run_id = write_run(res, result)
+        return result
+
+    def _tune(self, s: ToolSession, plan: TargetingPlan, sentences: list[str]) -> None:
+        """Few-shot: the plan's seed users are positives; negatives are the users the zero-shot
+        scores rank lowest (no labels needed), `negatives_per_seed` per positive."""
+        s.call("find_users", {"sentences": sentences})
+        order = np.argsort(s.scores["find"], kind="stable")
+        seeds = set(plan.seed_users)
+        k = min(40, self.res.config.negatives_per_seed * len(seeds))
+        neg = [u for u in self.res.users.to_numpy()[order] if u not in seeds][:k]
+        s.call("tune_prompt", {"demand": sentences[0], "positives": list(plan.seed_users), "negatives": neg,
+                                  "steps": self.res.config.tune_steps})
+        s.call("find_users", {"sentences": sentences, "use_prompt": True})
+
+    def _graph(self, s: ToolSession, plan: TargetingPlan) -> None:
+        from egl.config import GraphConfig
+
+        phrases = plan.entities() + search_queries(plan)
+        s.call("expand_entities", {"phrases": phrases[:12], "hops": plan.hops})
+        expanded = s.state.get("expanded") or []
+        if not expanded:
+            s.state["notes"].append("EGL skipped: no phrase of the plan matches a graph entity")
+            return
+        g = self.res.graph()
+        decay = GraphConfig.for_workspace(self.res.ws.root).preference.hop_decay
+        s.call("users_for_entities", {"entities": [g.names[x.entity] for x in expanded],
+                                      "weights": [round(max(x.score, 1e-6) * decay ** x.hop, 6) for x in expanded]})

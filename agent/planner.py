@@ -1,0 +1,144 @@
+"""Request -> validated TargetingPlan through the rewriter (rewrite.client.Rewriter).
+
+Requests are data, never instructions:
+* an empty or over-long request is refused with a clear message before any model runs;
+* user ids of the workspace found in the request are taken out before the text reaches the LLM
+  (replaced by "a seed user") and put into the plan's `seed_users` afterwards — ids never enter
+  a prompt;
+* the rewriter sanitises the text (rewrite.messages.sanitize_request), decodes under the plan's
+  JSON schema and validates the result against the catalog; what comes back is a plan, and a
+  plan can only select tools through the executor's `allowed_tools`.
+
+Plans may be cached per request text (WS/artifacts/agent/plan-cache/), keyed by the sanitised
+text, the rewriter model and the catalog fingerprint; evaluation uses this to stay affordable on
+a CPU. `ask` does not, unless told to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from pathlib import Path
+
+from agent.resources import Resources
+from rewrite.messages import sanitize_request
+from rewrite.plan import MAX_SEED_USERS, TargetingPlan
+from targetbot.atomic import write_json
+from targetbot.errors import TargetbotError
+
+ID_PLACEHOLDER = "a seed user"
+_TOKEN = re.compile(r"[A-Za-z0-9_\-:.]+")
+
+
+class RequestError(TargetbotError):
+    """A request that cannot be planned (empty, too long); the message says what to do."""
+
+
+def check_request(request: str, max_chars: int) -> str:
+    text = (request or "").strip()
+    if not text:
+        raise RequestError("empty request: say who to target, e.g. 'users likely to rent phones'")
+    if len(text) > max_chars:
+        raise RequestError(f"request too long ({len(text):,} characters; at most {max_chars:,}): "
+                           "describe the audience in a sentence or two")
+    if not re.search(r"[A-Za-z]{2,}", text):
+        raise RequestError("the request has no words: say who to target, e.g. 'users likely to rent phones'")
+    return text
+
+
+def strip_user_ids(text: str, users) -> tuple[str, list[str]]:
+    """(text with known user ids replaced, the ids in order of appearance)."""
+    known = set(map(str, users))
+    found: list[str] = []
+
+    def sub(m):
+        tok = m.group(0).strip(".:")
+        if tok in known:
+            if tok not in found:
+                found.append(tok)
+            return ID_PLACEHOLDER
+        return m.group(0)
+
+    return _TOKEN.sub(sub, text), found
+
+
+def local_adapter(res: Resources) -> Path | None:
+    """The workspace's trained adapter, else the bundled one (as `targetbot rewrite` picks it)."""
+    from rewrite.config import BUNDLED_ADAPTER_DIR
+    from rewrite.train import workspace_adapter_dir
+
+    return next((Path(d) for d in (workspace_adapter_dir(res.ws), BUNDLED_ADAPTER_DIR)
+                 if (Path(d) / "adapter_config.json").is_file()), None)
+
+
+def rewriter_identity(res: Resources, url: str | None = None, model: str | None = None) -> str:
+    """What a cached plan depends on, known without loading the model."""
+    if url:
+        return f"url|{url}|{model}"
+    ad = local_adapter(res)
+    stamp = [(p.name, p.stat().st_size, int(p.stat().st_mtime)) for p in sorted(ad.glob("*"))] if ad else None
+    return json.dumps(["local", str(ad), stamp, res.settings.llm])
+
+
+def default_rewriter(res: Resources, url: str | None = None, model: str | None = None):
+    """The rewriter a plain `ask` uses: engine `local` (in-process, the workspace's adapter, else the
+    bundled one), or an OpenAI-compatible server at `url` (vLLM or `targetbot rewrite serve`)."""
+    from rewrite.client import InProcessChat, OpenAIChat, Rewriter
+    from rewrite.config import SERVED_NAME
+
+    if url:
+        return Rewriter(OpenAIChat(url), res.catalog, model or SERVED_NAME)
+    from rewrite.engine_local import LocalEngine
+
+    adapter = local_adapter(res)
+    if adapter is None:
+        raise TargetbotError("no rewriter adapter: run 'targetbot build' (or use --plan to replay a plan)")
+    engine = LocalEngine(res.settings, adapter=adapter, merge=True)
+    return Rewriter(InProcessChat(engine), res.catalog, engine.models()[0])
+
+
+class Planner:
+    def __init__(self, res: Resources, rewriter=None, cache: bool = False, url: str | None = None,
+                 model: str | None = None):
+        self.res = res
+        self._rewriter = rewriter
+        self.url, self.model = url, model
+        self.cache = cache
+
+    @property
+    def rewriter(self):
+        if self._rewriter is None:
+            self._rewriter = default_rewriter(self.res, self.url, self.model)
+        return self._rewriter
+
+    def _cache_path(self, text: str) -> Path:
+        rw = self._rewriter
+        ident = f"{rw.model}|{rw.prompt}" if rw is not None else rewriter_identity(self.res, self.url, self.model)
+        key = json.dumps([text, ident, self.res.catalog.fingerprint()])
+        h = hashlib.sha256(key.encode()).hexdigest()[:20]
+        return self.res.ws.artifacts_dir / "agent" / "plan-cache" / f"{h}.json"
+
+    def plan(self, request: str) -> tuple[TargetingPlan, dict]:
+        """(validated plan, info: source, seconds, attempts, model, seed user count)."""
+        text = check_request(request, self.res.config.max_request_chars)
+        text, ids = strip_user_ids(text, self.res.users)
+        text = sanitize_request(text)
+        t = time.perf_counter()
+        path = self._cache_path(text) if self.cache else None
+        if path is not None and path.exists():
+            plan = TargetingPlan.model_validate_json(json.loads(path.read_text())["plan"])
+            info = {"plan_source": "cache", "plan_seconds": round(time.perf_counter() - t, 3)}
+        else:
+            r = self.rewriter.rewrite(text)
+            plan = r.plan
+            info = {"plan_source": "rewriter", "plan_seconds": round(r.seconds, 3), "plan_attempts": r.attempts}
+            if path is not None:
+                write_json(path, {"request": text, "plan": plan.to_json()})
+        info["rewriter_model"] = self.rewriter.model if self._rewriter is not None else None
+        if ids:
+            plan = plan.model_copy(update={"seed_users": list(dict.fromkeys([*plan.seed_users, *ids]))[:MAX_SEED_USERS]})
+            plan = TargetingPlan.model_validate(plan.model_dump())
+            info["seed_users_from_request"] = len(ids)
+        return plan, info

@@ -1,0 +1,156 @@
+"""What the agent's tools read, loaded on first use and kept for the life of the process, so a
+chat, a batch or an evaluation pays each load once (warm asks).
+
+The FIND bundle and the EGL graph are optional: a workspace without one runs the plan with the
+other source (the explanation says so); a workspace with neither cannot answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from agent.config import AgentConfig
+from targetbot.config import Settings
+from targetbot.errors import TargetbotError
+from targetbot.workspace import Workspace
+
+
+class Resources:
+    def __init__(self, ws: Workspace, settings: Settings | None = None, config: AgentConfig | None = None):
+        self.ws = ws
+        self.settings = settings or Settings.from_env()
+        self.config = config or AgentConfig.for_workspace(ws.root)
+        self._cache: dict = {}
+
+    # ---- users and their data ----------------------------------------------------------------
+    @cached_property
+    def profiles(self) -> pd.DataFrame:
+        p = self.ws.profiles()
+        p["user_id"] = p["user_id"].astype(str)
+        return p.reset_index(drop=True)
+
+    @cached_property
+    def users(self) -> pd.Index:
+        """Every user of the workspace (the profiles' order): the universe audiences are drawn from."""
+        return pd.Index(self.profiles["user_id"], name="user_id")
+
+    @cached_property
+    def history(self) -> pd.DataFrame:
+        """History-window events (user_id, ts, source, text as categoricals): evidence for explanations
+        and exact exclusions. Label windows are never read."""
+        ev = self.ws.events(role="history", columns=["user_id", "ts", "source", "text"])
+        for col in ("user_id", "text"):
+            if not isinstance(ev[col].dtype, pd.CategoricalDtype):
+                ev[col] = ev[col].astype(str).astype("category")
+        return ev
+
+    @cached_property
+    def entity_forms(self) -> dict[str, list[str]]:
+        """Entity name -> the name and its aliases (how history text may name it)."""
+        ents = self.ws.entities()
+        out = {}
+        for name, al in zip(ents["entity"].astype(str), ents["aliases"] if "aliases" in ents.columns else [None] * len(ents)):
+            forms = [name] + [str(a) for a in (list(al) if al is not None and not isinstance(al, float) else [])]
+            out[name] = [f for f in dict.fromkeys(f.strip() for f in forms) if f]
+        return out
+
+    def texts_naming(self, entity: str) -> np.ndarray:
+        """Codes of the distinct history texts that name the entity or one of its aliases (whole words,
+        case-insensitive)."""
+        forms = self.entity_forms.get(entity, [entity])
+        pattern = "|".join(r"(?<![a-z0-9])" + re.escape(f.lower()) + r"(?![a-z0-9])" for f in forms)
+        cats = self.history_texts_lower
+        return np.flatnonzero(cats.str.contains(pattern, regex=True).to_numpy())
+
+    @cached_property
+    def history_texts_lower(self) -> pd.Series:
+        return pd.Series(self.history["text"].cat.categories.astype(str)).str.lower()
+
+    def users_mentioning(self, entity_names: list[str]) -> tuple[np.ndarray, dict[str, int]]:
+        """Mask over `users` of those whose history names any of the entities (by name or alias),
+        and the count per entity. Exact: a text match, no model."""
+        codes = self.history["text"].cat.codes.to_numpy()
+        users = self.history["user_id"]
+        mask = np.zeros(len(self.users), dtype=bool)
+        per: dict[str, int] = {}
+        for name in entity_names:
+            hit = pd.Index(users[np.isin(codes, self.texts_naming(name))].astype(str).unique())
+            m = self.users.isin(hit)
+            per[name] = int(m.sum())
+            mask |= m
+        return mask, per
+
+    def user_events(self, user_ids: list[str]) -> pd.DataFrame:
+        h = self.history
+        return h[h["user_id"].isin(user_ids)]
+
+    # ---- models ------------------------------------------------------------------------------
+    def zero_shot(self):
+        """FIND's ZeroShot over the current tower bundle, or None when the towers are not built."""
+        if "zs" not in self._cache:
+            from towers.bundle import Bundle
+            from towers.find import ZeroShot
+
+            try:
+                self._cache["zs"] = ZeroShot(Bundle.load(self.ws))
+            except TargetbotError as e:
+                self._cache["zs"] = None
+                self._cache["zs_error"] = str(e)
+        return self._cache["zs"]
+
+    def graph(self):
+        """The EGL graph, or None when it is not built."""
+        if "graph" not in self._cache:
+            from egl.storage import load_graph
+
+            try:
+                self._cache["graph"] = load_graph(self.ws)
+            except TargetbotError as e:
+                self._cache["graph"] = None
+                self._cache["graph_error"] = str(e)
+        return self._cache["graph"]
+
+    def missing(self, what: str) -> str:
+        return self._cache.get(f"{what}_error", f"no {what}")
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """The text encoder (MiniLM), loaded on first need: matches free-text phrases to entities."""
+        if "encoder" not in self._cache:
+            from targetbot.models import load_text_encoder
+
+            self._cache["encoder"] = load_text_encoder(self.settings)
+        return self._cache["encoder"].encode(texts)
+
+    @cached_property
+    def catalog(self):
+        from rewrite.catalog import Catalog
+
+        return Catalog.from_workspace(self.ws)
+
+    # ---- provenance --------------------------------------------------------------------------
+    def versions(self) -> dict:
+        """Model and artifact versions that produced an audience (for the run record)."""
+        import targetbot
+
+        out: dict = {"targetbot": getattr(targetbot, "__version__", "0"), "agent_config": self.config.model_dump()}
+        zs = self.zero_shot()
+        if zs is not None:
+            out["towers"] = {"bundle": zs.bundle.root.name, "text_encoder": zs.bundle.config.text_encoder,
+                             "built": zs.bundle.meta.get("built_at") or zs.bundle.meta.get("created")}
+        g = self.graph()
+        if g is not None:
+            out["graph"] = {"key": g.manifest.get("key"), "built": g.manifest.get("built_at") or g.manifest.get("created")}
+        data = self.ws.table_path("events")
+        out["data"] = {"events_bytes": data.stat().st_size if data.exists() else None,
+                       "events_mtime": int(data.stat().st_mtime) if data.exists() else None}
+        return out
+
+
+def fingerprint(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]

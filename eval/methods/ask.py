@@ -1,0 +1,56 @@
+"""`ask`: the targeting agent end to end — each scenario's demand *as a marketer would say it*
+(ask_paraphrases.yaml, written from the demand alone) goes through the rewriter into a plan, and
+the agent's executor (FIND + EGL, fused) scores every user. Selection: the audience the agent
+returns (its label-free sizing rule).
+
+The rewriter is the slow part on a CPU, so plans are cached per request text in the workspace
+(WS/artifacts/agent/plan-cache/, keyed by the rewriter and catalog too); a second run replays
+the cached plans without the LLM, which the executor makes deterministic.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from eval.registry import EvalContext, MethodOutput, TargetingMethod, register_method
+
+PARAPHRASES = Path(__file__).with_name("ask_paraphrases.yaml")
+
+
+def marketer_request(scenario) -> str:
+    table = yaml.safe_load(PARAPHRASES.read_text(encoding="utf-8")) or {}
+    said = table.get(scenario.name) or []
+    return said[0] if said else scenario.demand
+
+
+@register_method("ask")
+class AskMethod(TargetingMethod):
+    suites = ("zero-shot",)
+    description = "the agent: marketer paraphrase -> rewriter plan -> FIND + EGL fused (plans cached)"
+
+    def prepare(self, ctx: EvalContext) -> None:
+        from agent.executor import Executor
+        from agent.planner import Planner
+        from agent.resources import Resources
+
+        res = Resources(ctx.ws)
+        self.planner, self.executor = Planner(res, cache=True), Executor(res)
+        self.rows = res.users.get_indexer(ctx.eval_users.astype(str))
+
+    def score(self, scenario, ctx: EvalContext) -> MethodOutput:
+        from agent.executor import AskOptions
+
+        request = marketer_request(scenario)
+        plan, info = self.planner.plan(request)
+        r = self.executor.execute(plan, request, AskOptions(record=False), info)
+        fused = r.session.scores["fused"]
+        chosen = np.zeros(len(fused), dtype=bool)
+        chosen[r.session.state["audience"]["rows"]] = True
+        ok = self.rows >= 0
+        scores = np.where(ok, fused[np.maximum(self.rows, 0)], -1.0)
+        selected = np.where(ok, chosen[np.maximum(self.rows, 0)], False)
+        return MethodOutput(scores=scores, selected=selected, rule=r.explanation["rule"],
+                            extra={"request": request, "plan": plan.to_json(), "plan_source": info.get("plan_source")})

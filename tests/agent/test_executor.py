@@ -1,0 +1,120 @@
+"""The executor on a tiny built workspace: determinism, exact filters and exclusions, sizing,
+exports, run records and replay."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from agent.executor import AskOptions, Executor, allowed_tools
+from agent.export import ExportRefused
+from agent.resources import Resources
+from agent.runs import list_runs, show_run
+from rewrite.plan import TargetingPlan
+
+PLAN = {"demands": [{"family": "purchase", "items": ["phone rental"]},
+                    {"family": "search", "queries": ["monthly phone payment"]}],
+        "filters": {"conditions": [{"field": "city_tier", "op": "=", "value": "1"}]},
+        "exclude": ["phone repair"]}
+
+
+@pytest.fixture
+def executor(agent_ws):
+    return Executor(Resources(agent_ws))
+
+
+def test_plan_runs_the_allowed_tools_and_fuses_both_sources(executor):
+    r = executor.execute(PLAN, "users likely to rent phones")
+    tools = [c["tool"] for c in r.tool_calls]
+    assert tools == ["find_users", "expand_entities", "users_for_entities", "estimate_size", "overlap",
+                     "explain_audience"]
+    assert set(tools) <= allowed_tools(TargetingPlan.model_validate(PLAN), AskOptions())
+    assert {"find", "graph", "score"} <= set(r.audience.columns) and len(r.audience) > 0
+    assert r.audience["score"].is_monotonic_decreasing
+    e = r.explanation
+    assert e["sentences"] == ["The user purchased phone rental.", "The user searched for monthly phone payment."]
+    assert e["entities"][0]["path"][0] == e["entities"][0]["entity"]
+    assert e["fusion"]["weights"] == {"find": 0.5, "graph": 0.5}
+
+
+def test_filters_and_exclusions_are_exact(executor):
+    res = executor.res
+    r = executor.execute(PLAN, "x", AskOptions(size=100))
+    prof = res.profiles.set_index("user_id").loc[r.audience["user_id"]]
+    assert (prof["city_tier"].astype(str) == "1").all()
+    excluded, per = res.users_mentioning(["phone repair"])
+    assert per["phone repair"] > 0
+    assert not set(r.audience["user_id"]) & set(res.users[excluded])
+    # every excluded user really names the entity (or an alias) in history
+    texts = res.user_events(list(res.users[excluded][:5]))["text"].astype(str).str.lower()
+    assert texts.str.contains("phone repair|repair").any()
+    eligible = ((res.profiles["city_tier"].astype(str) == "1").to_numpy() & ~excluded).sum()
+    assert len(r.audience) == min(100, eligible) == r.explanation["funnel"]["selected"]
+
+
+def test_same_plan_same_audience_and_calls(executor):
+    a = executor.execute(PLAN, "x", AskOptions(record=False))
+    b = executor.execute(PLAN, "x", AskOptions(record=False))
+    pd.testing.assert_frame_equal(a.audience, b.audience)
+    assert [(c["tool"], c["args"]) for c in a.tool_calls] == [(c["tool"], c["args"]) for c in b.tool_calls]
+
+
+def test_sizes_thresholds_and_cap(executor):
+    plan = {**PLAN, "filters": None, "exclude": []}
+    assert len(executor.execute({**plan, "size": 30}, "x", AskOptions(record=False)).audience) == 30
+    assert len(executor.execute({**plan, "size": 30}, "x", AskOptions(size=12, record=False)).audience) == 12
+    big = executor.execute({**plan, "size": 399}, "x", AskOptions(record=False))
+    assert len(big.audience) == 200  # plan sizes are capped at max_audience_share (0.5) of 400 users
+    t = executor.execute({**plan, "threshold": 0.8}, "x", AskOptions(record=False))
+    assert (t.audience["score"] >= 0.8).all() and len(t.audience) > 0
+
+
+def test_export_is_atomic_and_refuses_small_audiences(executor, tmp_path):
+    out = tmp_path / "aud.csv"
+    r = executor.execute({**PLAN, "size": 60}, "x", AskOptions(export_path=out))
+    df = pd.read_csv(out, dtype={"user_id": str})
+    assert list(df.columns) == ["user_id", "score"] and len(df) == 60 and r.export_path == str(out)
+    assert [c["tool"] for c in r.tool_calls][-1] == "export_audience"
+    small = tmp_path / "small.csv"
+    with pytest.raises(ExportRefused, match="below the minimum exportable size"):
+        executor.execute({**PLAN, "size": 10}, "x", AskOptions(export_path=small))
+    assert not small.exists() and not list(tmp_path.glob(".small*"))
+    r = executor.execute({**PLAN, "size": 10}, "x")  # shown without user ids
+    assert r.to_json()["audience"]["size"] == 10 and r.to_json()["audience"]["users"] == []
+    assert r.explanation["examples"] == []
+
+
+def test_runs_are_recorded_and_replay_identically(executor):
+    r = executor.execute(PLAN, "users likely to rent phones", info={"plan_source": "test"})
+    d = executor.res.ws.runs_dir / r.run_id
+    assert sorted(p.name for p in d.iterdir()) == ["audience.parquet", "plan.json", "request.txt", "result.json",
+                                                  "summary.json", "tool_calls.json", "versions.json"]
+    assert (d / "request.txt").read_text() == "users likely to rent phones"
+    v = json.loads((d / "versions.json").read_text())
+    assert v["towers"]["bundle"] and v["graph"]["key"]
+    assert [x["run_id"] for x in list_runs(executor.res.ws)] == [r.run_id]
+    shown = show_run(executor.res.ws, r.run_id[:12])
+    assert shown["plan"] == json.loads((d / "plan.json").read_text())
+    again = executor.execute(json.loads((d / "plan.json").read_text()), "replay")
+    assert again.audience["user_id"].tolist() == pd.read_parquet(d / "audience.parquet")["user_id"].tolist()
+    assert not [p for p in executor.res.ws.runs_dir.iterdir() if p.name.startswith(".")]
+
+
+def test_eval_runs_stay_distinguishable(executor):
+    (executor.res.ws.runs_dir / "eval-zero-shot-20260101T000000").mkdir()
+    executor.execute(PLAN, "x")
+    assert [x["kind"] for x in list_runs(executor.res.ws)] == ["ask"]
+    assert {x["kind"] for x in list_runs(executor.res.ws, include_eval=True)} == {"ask", "eval"}
+
+
+def test_seed_users_tune_a_prompt(agent_ws):
+    from agent.config import AgentConfig
+
+    executor = Executor(Resources(agent_ws, config=AgentConfig(tune_steps=3)))
+    seeds = list(executor.res.users[:4])
+    r = executor.execute({**PLAN, "seed_users": seeds, "filters": None}, "x", AskOptions(record=False))
+    tools = [c["tool"] for c in r.tool_calls]
+    assert tools[:3] == ["find_users", "tune_prompt", "find_users"]
+    assert r.tool_calls[2]["args"]["use_prompt"] is True
+    assert not set(seeds) & set(r.tool_calls[1]["args"]["negatives"])
