@@ -33,6 +33,7 @@ demo: install $(WS)/workspace.yaml
 	$(BIN)/targetbot world stats -w $(WS)
 	$(BIN)/targetbot build -w $(WS)
 	$(BIN)/targetbot eval run -w $(WS) --suite zero-shot --methods random,keyword,supervised --report $(WS)/report.md
+	$(BIN)/targetbot ask -w $(WS) "users likely to rent phones"
 
 test: install
 	$(BIN)/python -m pytest

@@ -16,7 +16,9 @@ class AgentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     find_weight: float = Field(0.5, ge=0, description="Weight of the FIND (user tower) rank in the fused score.")
-    graph_weight: float = Field(0.5, ge=0, description="Weight of the EGL (entity preference) rank in the fused score.")
+    graph_weight: float = Field(0.5, ge=0, description="Weight of the EGL (entity preference r_u·h_e) rank in the fused score.")
+    mentions_weight: float = Field(0.5, ge=0, description="Weight of the EGL evidence rank: how often (log-damped, "
+                                   "weighted by expansion score) the user's history names the plan's entities.")
     min_export_size: int = Field(50, ge=1, description="Audiences smaller than this are neither listed nor exported.")
     max_audience_share: float = Field(0.5, gt=0, le=1, description="A size or threshold coming from the plan "
                                       "(not from the caller) selects at most this share of all users.")

@@ -12,7 +12,8 @@ Steps:
    sources run; export_audience only when the caller asked for an export. Nothing in the
    request's text can add one.
 3. Score: FIND over the plan's template sentences (or its tuned prompt), EGL over the plan's
-   entities expanded `hops` hops (weight = path score · hop_decay^hop, as in eval's `graph`).
+   entities expanded `hops` hops (weight = path score · hop_decay^hop, as in eval's `graph`):
+   preference r_u·h_e, and evidence — the weighted log count of history events naming them.
 4. Fuse (agent/fusion.py: weighted mean of per-source rank-normalised scores).
 5. Size (estimate_size): profile filters exactly, exclusions exactly (users whose history
    names an excluded entity), then the caller's --size, else the plan's size or threshold
@@ -138,7 +139,7 @@ class Executor:
         if not s.scores:
             raise TargetbotError("neither FIND nor EGL could score users: build the workspace first "
                                  f"('targetbot build -w {res.ws.root}')")
-        weights = {"find": cfg.find_weight, "graph": cfg.graph_weight}
+        weights = {"find": cfg.find_weight, "graph": cfg.graph_weight, "mentions": cfg.mentions_weight}
         s.scores["fused"] = fuse({k: v for k, v in s.scores.items() if k in weights}, weights)
         s.state["fusion"] = {"method": "weighted mean of per-source rank-normalised scores",
                              "weights": {k: weights[k] for k in s.scores if k in weights}}
@@ -173,7 +174,7 @@ class Executor:
 
         rows = s.state["audience"]["rows"]
         audience = pd.DataFrame({"user_id": res.users.to_numpy()[rows], "score": s.scores["fused"][rows].round(6)})
-        for k in ("find", "graph"):
+        for k in weights:
             if k in s.scores:
                 audience[k] = rank_normalise(s.scores[k])[rows].round(6)
         result = AskResult(None, request, plan, s.calls, audience, len(audience) >= cfg.min_export_size,

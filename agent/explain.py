@@ -100,7 +100,7 @@ def explanation(session, examples: int, snippets: int) -> dict:
         return exp
     top = rows[:examples]
     ids = [str(res.users[i]) for i in top]
-    pct = {k: rank_normalise(v) for k, v in session.scores.items() if k in ("find", "graph")}
+    pct = {k: rank_normalise(v) for k, v in session.scores.items() if k in ("find", "graph", "mentions")}
     snips = _snippets(session, ids, [r["entity"] for r in entity_rows[:20]], exp["sentences"], snippets)
     for i, uid in zip(top, ids):
         exp["examples"].append({"user_id": uid, "score": round(float(fused[i]), 4),

@@ -1,13 +1,13 @@
 """Score fusion of FIND and EGL into one audience score.
 
-The two sources live on different scales (FIND: cosine between the demand and the user
-embedding, roughly -0.3..0.6; EGL: r_u · h_e preference, unbounded, and no score at all for users
-without entity mentions). Each source is therefore rank-normalised over all users of the
+Three sources live on different scales: FIND (cosine between the demand and the user
+embedding, roughly -0.3..0.6), EGL preference (r_u · h_e, unbounded, no score for users without
+entity mentions) and EGL evidence (Σ_e w_e · log(1 + events naming e), mostly zeros). Each source is therefore rank-normalised over all users of the
 workspace: a user's score becomes the share of users it outranks, in [0, 1] (ties share the
 average rank; users a source cannot score rank at its bottom). The fused score is the weighted
 mean of the sources that ran:
 
-    fused(u) = Σ_s w_s · rank_s(u) / (n − 1)  /  Σ_s w_s        (w_find, w_graph from AgentConfig)
+    fused(u) = Σ_s w_s · rank_s(u) / (n − 1)  /  Σ_s w_s   (w_find, w_graph, w_mentions: AgentConfig)
 
 so 0.9 means "on average above 90 % of users". It is a weighted Borda count: robust to the
 scale of each source, monotone in each, and deterministic. A plan threshold applies to it.

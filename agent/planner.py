@@ -9,6 +9,13 @@ Requests are data, never instructions:
   JSON schema and validates the result against the catalog; what comes back is a plan, and a
   plan can only select tools through the executor's `allowed_tools`.
 
+Grounding: after the rewriter, the request's own words are matched against the entity
+graph (entities the request names, plus the up to three entities whose descriptions are closest
+to it, cosine >= the graph's `semantic_match`) and added to the plan's `seed_entities` (at most
+four, never an excluded entity). The LLM can misread a request ("rather rent a phone" ->
+"phone case"); the grounded seeds keep EGL on what was said. They are part of the plan, so a
+replay needs no request text.
+
 Plans may be cached per request text (WS/artifacts/agent/plan-cache/), keyed by the sanitised
 text, the rewriter model and the catalog fingerprint; evaluation uses this to stay affordable on
 a CPU. `ask` does not, unless told to.
@@ -24,7 +31,7 @@ from pathlib import Path
 
 from agent.resources import Resources
 from rewrite.messages import sanitize_request
-from rewrite.plan import MAX_SEED_USERS, TargetingPlan
+from rewrite.plan import MAX_SEED_USERS, MAX_SEEDS, TargetingPlan
 from targetbot.atomic import write_json
 from targetbot.errors import TargetbotError
 
@@ -137,8 +144,38 @@ class Planner:
             if path is not None:
                 write_json(path, {"request": text, "plan": plan.to_json()})
         info["rewriter_model"] = self.rewriter.model if self._rewriter is not None else None
+        grounded = self.ground(text, plan)
+        if grounded:
+            plan = TargetingPlan.model_validate({**plan.model_dump(mode="json"),
+                                                 "seed_entities": list(plan.seed_entities) + grounded})
+            info["grounded_seed_entities"] = grounded
         if ids:
             plan = plan.model_copy(update={"seed_users": list(dict.fromkeys([*plan.seed_users, *ids]))[:MAX_SEED_USERS]})
             plan = TargetingPlan.model_validate(plan.model_dump())
             info["seed_users_from_request"] = len(ids)
         return plan, info
+
+    def ground(self, text: str, plan: TargetingPlan) -> list[str]:
+        """Entities the request itself names or describes, not yet in the plan (see the module doc)."""
+        import numpy as np
+
+        from egl.config import GraphConfig
+        from egl.expansion import graph_dictionary
+        from towers.find import core_phrase
+
+        g = self.res.graph()
+        room = MAX_SEEDS - len(plan.seed_entities)
+        if g is None or room <= 0:
+            return []
+        text = core_phrase(text.replace(ID_PLACEHOLDER, " "))
+        found = [g.names[ids[0]] for ids in graph_dictionary(g).match(text) if len(ids) == 1]
+        sims = g.semantic @ self.res.encode([text])[0]
+        cut = GraphConfig.for_workspace(self.res.ws.root).expansion.semantic_match
+        found += [g.names[i] for i in np.argsort(-sims)[:3] if sims[i] >= cut]
+        have = set(plan.entities()) | set(plan.exclude)
+        out = []
+        for name in dict.fromkeys(found):
+            c = self.res.catalog.canonical(name)
+            if c is not None and c not in have and c not in out:
+                out.append(c)
+        return out[:room]

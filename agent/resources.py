@@ -86,6 +86,28 @@ class Resources:
             mask |= m
         return mask, per
 
+    @cached_property
+    def history_mentions(self):
+        """Sparse (user row × graph entity) counts of history events naming each entity, from one
+        pass of the graph's dictionary over the distinct history texts (computed once per process)."""
+        from scipy import sparse
+
+        from egl.expansion import graph_dictionary
+        from egl.extraction import extract_texts
+
+        g = self.graph()
+        cats = self.history["text"].cat.categories
+        t_idx, ent, grp = extract_texts(graph_dictionary(g), cats)
+        keep = grp < 0
+        text_ent = sparse.csr_matrix((np.ones(int(keep.sum()), np.float32), (t_idx[keep], ent[keep])),
+                                     shape=(len(cats), g.n))
+        codes = self.history["text"].cat.codes.to_numpy()
+        rows = self.users.get_indexer(self.history["user_id"].astype(str))
+        ok = (codes >= 0) & (rows >= 0)
+        user_text = sparse.csr_matrix((np.ones(int(ok.sum()), np.float32), (rows[ok], codes[ok])),
+                                      shape=(len(self.users), len(cats)))
+        return (user_text @ text_ent).tocsc()
+
     def user_events(self, user_ids: list[str]) -> pd.DataFrame:
         h = self.history
         return h[h["user_id"].isin(user_ids)]

@@ -28,7 +28,7 @@ from targetbot.errors import TargetbotError
 
 TOOL_NAMES = ("find_users", "expand_entities", "users_for_entities", "tune_prompt", "estimate_size", "overlap",
               "explain_audience", "export_audience")
-Source = Literal["find", "graph", "fused", "audience", "previous"]
+Source = Literal["find", "graph", "mentions", "fused", "audience", "previous"]
 
 
 class OutOfPlanTool(TargetbotError):
@@ -200,9 +200,14 @@ class ToolSession:
         user_ids, r = g.users()
         s = preference_scores(np.asarray(r), g.h, ids, a.weights)
         self.scores["graph"] = self._align(user_ids, s)
+        w = np.ones(len(ids)) if a.weights is None else np.asarray(a.weights, dtype=np.float64)
+        counts = self.res.history_mentions[:, ids]
+        self.scores["mentions"] = np.asarray(counts.log1p() @ w).ravel()
+        self.state["mention_users"] = int((counts.sum(axis=1) > 0).sum())
         mu, sd = float(s.mean()), float(s.std()) or 1.0
         self.state["graph_rule"] = {"threshold": round(mu + 2 * sd, 6), "selected": int((s >= mu + 2 * sd).sum())}
-        return {"users_scored": int(len(s)), "rule_selected": self.state["graph_rule"]["selected"]}
+        return {"users_scored": int(len(s)), "rule_selected": self.state["graph_rule"]["selected"],
+                "users_naming_an_entity": self.state["mention_users"]}
 
     def tune_prompt(self, a: TunePromptArgs) -> dict:
         from towers.fewshot import TuneConfig, tune_prompt
@@ -243,6 +248,7 @@ class ToolSession:
             rows = rows[:a.cap]
             rule += f", capped at {a.cap:,}"
         self.state["audience"] = {"rows": rows, "rule": rule}
+        self.state["eligible"] = eligible
         reach = {f"{q:g}": int((fused[eligible] >= q).sum()) for q in (0.99, 0.95, 0.9, 0.8, 0.5)}
         return {"users": n, "after_filters": int(fmask.sum()), "after_exclusions": int(eligible.sum()),
                 "selected": int(len(rows)), "rule": rule, "capped": bool(capped), "conditions": per_condition,
@@ -269,7 +275,8 @@ class ToolSession:
 _SPECS = [
     ("find_users", FindUsersArgs, "FIND zero-shot: score every user against template demand sentences."),
     ("expand_entities", ExpandEntitiesArgs, "EGL: match phrases to entities and expand k hops with reasoning paths."),
-    ("users_for_entities", UsersForEntitiesArgs, "EGL: score users by preference r_u·h_e for the chosen entities."),
+    ("users_for_entities", UsersForEntitiesArgs, "EGL: score users by preference r_u·h_e for the chosen entities, "
+     "and by the weighted (log) count of history events naming them."),
     ("tune_prompt", TunePromptArgs, "FIND few-shot: tune a prompt on positive and negative seed users."),
     ("estimate_size", EstimateSizeArgs, "Apply profile filters and exclusions exactly and size the audience."),
     ("overlap", OverlapArgs, "Overlap between two audiences or score sources."),

@@ -1,7 +1,8 @@
 """`ask`: the targeting agent end to end — each scenario's demand *as a marketer would say it*
 (ask_paraphrases.yaml, written from the demand alone) goes through the rewriter into a plan, and
 the agent's executor (FIND + EGL, fused) scores every user. Selection: the audience the agent
-returns (its label-free sizing rule).
+returns (its label-free sizing rule). Scores are the fused scores, with the users the plan's
+filters and exclusions leave out ranked below everyone else.
 
 The rewriter is the slow part on a CPU, so plans are cached per request text in the workspace
 (WS/artifacts/agent/plan-cache/, keyed by the rewriter and catalog too); a second run replays
@@ -46,7 +47,8 @@ class AskMethod(TargetingMethod):
         request = marketer_request(scenario)
         plan, info = self.planner.plan(request)
         r = self.executor.execute(plan, request, AskOptions(record=False), info)
-        fused = r.session.scores["fused"]
+        fused = r.session.scores["fused"].copy()
+        fused[~r.session.state["eligible"]] -= 2.0  # filtered-out and excluded users rank last
         chosen = np.zeros(len(fused), dtype=bool)
         chosen[r.session.state["audience"]["rows"]] = True
         ok = self.rows >= 0

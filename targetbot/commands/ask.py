@@ -84,8 +84,10 @@ def ask(
     cache_plans: Annotated[bool, typer.Option("--cache-plans", help="Reuse the plan of an identical earlier request.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """One sentence in, an explained audience out: rewrite the request into a plan, run the tools
-    the plan allows (FIND, EGL), fuse, filter, size, explain, record the run under WS/runs/.
+    """One sentence in, an explained audience out.
+
+    The rewriter turns the request into a plan; the tools the plan allows run (FIND, EGL); scores
+    are fused, filtered, sized and explained; the run is recorded under WS/runs/.
 
     Examples: targetbot ask -w ws "users likely to rent phones"
               targetbot ask -w ws "pet owners in first-tier cities" --size 500 --export pets.csv
@@ -116,8 +118,11 @@ def chat(
     model: ModelOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Multi-turn targeting: ask, then refine ("narrow it to first-tier cities", "exclude people who
-    already rent"); /help lists the commands. Every answer is recorded as a run.
+    """Multi-turn targeting: ask, then refine the audience.
+
+    Refinements such as "narrow it to first-tier cities" or "exclude people who already rent"
+    add filters, exclusions or a size to the current plan; /help lists the commands. Every
+    answer is recorded as a run.
 
     Example: targetbot chat -w ws
     """
@@ -164,7 +169,10 @@ def batch(
     cache_plans: Annotated[bool, typer.Option("--cache-plans", help="Reuse plans of identical earlier requests.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """One audience per row of a demands file; a failing row is reported and the batch goes on.
+    """One audience per row of a demands file.
+
+    Each row is planned, run, recorded and exported to OUT/<id>.csv; a failing row is reported
+    with its error and the batch goes on; OUT/summary.csv sums up.
 
     Example: targetbot batch -w ws demands.csv --out audiences/
     """

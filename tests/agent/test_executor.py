@@ -35,7 +35,8 @@ def test_plan_runs_the_allowed_tools_and_fuses_both_sources(executor):
     e = r.explanation
     assert e["sentences"] == ["The user purchased phone rental.", "The user searched for monthly phone payment."]
     assert e["entities"][0]["path"][0] == e["entities"][0]["entity"]
-    assert e["fusion"]["weights"] == {"find": 0.5, "graph": 0.5}
+    assert e["fusion"]["weights"] == {"find": 0.5, "graph": 0.5, "mentions": 0.5}
+    assert {"find", "graph", "mentions"} <= set(r.audience.columns)
 
 
 def test_filters_and_exclusions_are_exact(executor):
@@ -118,3 +119,19 @@ def test_seed_users_tune_a_prompt(agent_ws):
     assert tools[:3] == ["find_users", "tune_prompt", "find_users"]
     assert r.tool_calls[2]["args"]["use_prompt"] is True
     assert not set(seeds) & set(r.tool_calls[1]["args"]["negatives"])
+
+
+def test_mention_evidence_counts_history_events_naming_the_entities(executor):
+    r = executor.execute({"demands": [{"family": "purchase", "items": ["phone rental"]}], "hops": 0}, "x",
+                         AskOptions(record=False))
+    res, s = executor.res, r.session
+    named, _ = res.users_mentioning(["phone rental"])
+    has = s.scores["mentions"] > 0
+    assert has.any() and not (has & ~named).any()  # dictionary matches are also whole-word name/alias matches
+
+
+def test_planner_grounds_the_request_in_the_graph(make_agent):
+    planner, _, _ = make_agent({"demands": [{"family": "purchase", "items": ["phone case"]}]})
+    plan, info = planner.plan("people who would rather use a phone rental than buy")
+    assert "phone rental" in plan.seed_entities and info["grounded_seed_entities"]
+    assert "phone case" not in plan.seed_entities

@@ -1,0 +1,118 @@
+"""The commands the way users drive them: ask (request and --plan replay), runs, batch, chat."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+import agent.planner
+from targetbot.cli import app
+from tests.agent.conftest import FakeRewriter
+
+runner = CliRunner()
+PLAN = {"demands": [{"family": "purchase", "items": ["phone rental"]}]}
+
+
+@pytest.fixture
+def fake_llm(monkeypatch):
+    """Every planner in these commands gets a fake rewriter: plans by keyword, no model load."""
+
+    def plan_for(request: str):
+        p = {"demands": [{"family": "purchase", "items": ["pet food" if "pet" in request else "phone rental"]}]}
+        if "first-tier" in request:
+            p["filters"] = {"conditions": [{"field": "city_tier", "op": "=", "value": "1"}]}
+        if "already rent" in request:
+            p["exclude"] = ["RentMyPhone"]
+        if "boom" in request:
+            p = {"demands": [{"family": "purchase", "items": ["Zorblax"]}]}
+        return p
+
+    made = []
+
+    def factory(res, url=None, model=None):
+        made.append(FakeRewriter(res.catalog, plan_for))
+        return made[-1]
+
+    monkeypatch.setattr(agent.planner, "default_rewriter", factory)
+    return made
+
+
+def test_ask_json_contract_and_replay(agent_ws, fake_llm, tmp_path):
+    r = runner.invoke(app, ["ask", "-w", str(agent_ws.root), "users likely to rent phones", "--json", "--size", "60",
+                            "--export", str(tmp_path / "a.csv")])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert set(out) == {"run_id", "request", "plan", "tool_calls", "audience", "explanation"}
+    assert set(out["audience"]) == {"size", "export_path", "users"} and out["audience"]["size"] == 60
+    assert set(out["audience"]["users"][0]) == {"user_id", "score"}
+    assert all(set(c) == {"tool", "args"} for c in out["tool_calls"])
+    assert out["plan"] == PLAN
+    run = agent_ws.runs_dir / out["run_id"]
+    r2 = runner.invoke(app, ["ask", "-w", str(agent_ws.root), "--plan", str(run / "plan.json"), "--json", "--size", "60"])
+    assert r2.exit_code == 0, r2.output
+    assert json.loads(r2.stdout)["audience"]["users"] == out["audience"]["users"]
+    assert len(fake_llm) == 1  # the replay never built a rewriter
+
+
+def test_ask_human_output_explains(agent_ws, fake_llm):
+    r = runner.invoke(app, ["ask", "-w", str(agent_ws.root), "users likely to rent phones", "--size", "80"])
+    assert r.exit_code == 0, r.output
+    for part in ("template sentences", "The user purchased phone rental.", "reasoning path", "filters",
+                 "tool calls", "audience", "histogram", "example users"):
+        assert part in r.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["   "], "empty request"),
+    (["x" * 10_000], "request too long"),
+    (["users who like boom"], "unknown entity"),
+    ([], "give a request"),
+])
+def test_ask_errors_are_one_line(agent_ws, fake_llm, args, message):
+    r = runner.invoke(app, ["ask", "-w", str(agent_ws.root), *args])
+    assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output
+
+
+def test_runs_list_and_show(agent_ws, fake_llm):
+    runner.invoke(app, ["ask", "-w", str(agent_ws.root), "users likely to rent phones"])
+    r = runner.invoke(app, ["runs", "list", "-w", str(agent_ws.root), "--json"])
+    runs = json.loads(r.stdout)
+    assert len(runs) == 1 and runs[0]["kind"] == "ask"
+    r = runner.invoke(app, ["runs", "show", "-w", str(agent_ws.root), runs[0]["run_id"], "--json"])
+    assert json.loads(r.stdout)["plan"] == PLAN
+    r = runner.invoke(app, ["runs", "show", "-w", str(agent_ws.root), "nope"])
+    assert r.exit_code == 2 and "no run" in r.output
+
+
+def test_batch_reports_row_errors_and_goes_on(agent_ws, fake_llm, tmp_path):
+    f = tmp_path / "demands.csv"
+    f.write_text("id,request,size\nphones,users likely to rent phones,60\nbad,users who like boom,\n"
+                 "empty,,\npets,pet owners,abc\nsmall,users likely to rent phones,5\n")
+    r = runner.invoke(app, ["batch", "-w", str(agent_ws.root), str(f), "--out", str(tmp_path / "out"), "--json"])
+    assert r.exit_code == 0, r.output
+    rows = {x["id"]: x for x in json.loads(r.stdout)["rows"]}
+    assert rows["phones"]["status"] == "ok" and rows["phones"]["size"] == 60
+    assert (tmp_path / "out" / "phones.csv").exists() and (tmp_path / "out" / "summary.csv").exists()
+    assert rows["bad"]["status"] == "error" and "unknown entity" in rows["bad"]["error"]
+    assert rows["empty"]["status"] == "error" and "empty request" in rows["empty"]["error"]
+    assert rows["pets"]["status"] == "error" and "not a number" in rows["pets"]["error"]
+    assert rows["small"]["status"].startswith("too small") and not (tmp_path / "out" / "small.csv").exists()
+
+
+def test_chat_refines_the_plan(agent_ws, fake_llm):
+    turns = "users likely to rent phones\nnarrow it to first-tier cities\nexclude people who already rent\n/plan\n/quit\n"
+    r = runner.invoke(app, ["chat", "-w", str(agent_ws.root), "--json"], input=turns)
+    assert r.exit_code == 0, r.output
+    dec = json.JSONDecoder()
+    objs, text = [], r.stdout.strip()
+    while text:
+        o, i = dec.raw_decode(text)
+        objs.append(o)
+        text = text[i:].strip()
+    first, narrowed, excluded = objs[0], objs[1], objs[2]
+    assert first["plan"] == PLAN
+    assert narrowed["plan"]["filters"]["conditions"] == [{"field": "city_tier", "op": "=", "value": "1"}]
+    assert excluded["plan"]["exclude"] == ["RentMyPhone"] and "filters" in excluded["plan"]
+    assert excluded["audience"]["size"] <= narrowed["audience"]["size"]
+    assert "overlap" in [c["tool"] for c in narrowed["tool_calls"]]
+    assert '"exclude"' in objs[3]["message"] and objs[4]["message"] == "bye"
