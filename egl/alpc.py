@@ -47,6 +47,7 @@ class ALPCParams:
     positives: Literal["gloss", "consensus", "all"] = "gloss"
     unlabeled_weight: float = 0.5  # weight of candidate edges that are not confident positives, as negatives
     negatives_per_positive: int = 2
+    threshold_negatives: Literal["candidates", "all"] = "candidates"
     seed: int = 0
 
 
@@ -195,9 +196,7 @@ def train_alpc(graph: CandidateGraph, inputs: NodeInputs, params: ALPCParams,
         if params.alpha > 0:
             th = model.threshold(h).squeeze(-1)
             # both directions: each endpoint is a source with its own threshold
-            loss = loss + params.alpha * adaptive_threshold_loss(
-                torch.cat([pl, pl]), torch.cat([th[pos_t[:, 0]], th[pos_t[:, 1]]]),
-                torch.cat([nl, nl]), torch.cat([th[neg_t[:, 0]], th[neg_t[:, 1]]]))
+            loss = loss + params.alpha * threshold_loss(pl, pos_t, nl, neg_t, th, len(neg), params.threshold_negatives)
         if params.beta > 0:
             anchors = torch.from_numpy(rng.choice(anchor_pool, min(params.contrastive_batch, len(anchor_pool)),
                                                   replace=False))
@@ -222,6 +221,21 @@ def train_alpc(graph: CandidateGraph, inputs: NodeInputs, params: ALPCParams,
     return ALPCResult(embeddings=h.numpy(), thresholds=th, edge_logits=edge_logits, heldout=heldout,
                       test_pairs=test_pairs, test_logits=test_logits, link_auc=auc,
                       seconds=time.perf_counter() - t0, history=history, model=model)
+
+
+def threshold_loss(pl: torch.Tensor, pos_t: torch.Tensor, nl: torch.Tensor, neg_t: torch.Tensor, th: torch.Tensor,
+                   n_sampled: int, negatives: str = "candidates") -> torch.Tensor:
+    """EGL Eq. 3 over both directions of each pair (each endpoint is a source with its own threshold).
+
+    `nl`/`neg_t` hold the `n_sampled` sampled non-edges first, then the non-confident candidates.
+    Thresholds only ever decide among candidates, so by default (`"candidates"`) t_a is trained to
+    separate a's confident relations from its other candidates; the sampled non-edges are easy and,
+    when they count (`"all"`), pull every t_a down until most candidates pass."""
+    if negatives == "candidates" and len(nl) > n_sampled:
+        nl, neg_t = nl[n_sampled:], neg_t[n_sampled:]
+    return adaptive_threshold_loss(
+        torch.cat([pl, pl]), torch.cat([th[pos_t[:, 0]], th[pos_t[:, 1]]]),
+        torch.cat([nl, nl]), torch.cat([th[neg_t[:, 0]], th[neg_t[:, 1]]]))
 
 
 def semantic_positives(graph: CandidateGraph, confident: np.ndarray, semantic: np.ndarray

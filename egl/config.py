@@ -85,6 +85,9 @@ class ALPCConfig(_Strict):
     positives: Literal["gloss", "consensus", "all"] = "gloss"
     unlabeled_weight: float = Field(0.5, ge=0, description="Weight of non-confident candidates as negatives.")
     negatives_per_positive: int = Field(2, ge=1)
+    threshold_negatives: Literal["candidates", "all"] = Field(
+        "candidates", description="Negatives of the threshold loss: the source's non-confident candidates only "
+        "(thresholds only ever decide among candidates), or those plus the sampled non-edges.")
 
 
 class EnsembleConfig(_Strict):

@@ -23,10 +23,10 @@ import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score
 
 from egl.alpc import (ALPCParams, NodeInputs, confident_edges, pair_features, sample_non_edges,
-                      semantic_positives)
+                      semantic_positives, threshold_loss)
 from egl.candidates import CandidateGraph
 from egl.geniepath import LinkDecoder
-from egl.losses import adaptive_threshold_loss, link_bce, semantic_infonce
+from egl.losses import link_bce, semantic_infonce
 
 
 class SnapshotAttention(nn.Module):
@@ -114,9 +114,7 @@ def train_ensemble(snapshot_embeddings: list[np.ndarray], graph: CandidateGraph,
         loss = link_bce(pl, nl, neg_weight=neg_w)
         if params.alpha > 0:
             th = model.threshold(h).squeeze(-1)
-            loss = loss + params.alpha * adaptive_threshold_loss(
-                torch.cat([pl, pl]), torch.cat([th[pos_t[:, 0]], th[pos_t[:, 1]]]),
-                torch.cat([nl, nl]), torch.cat([th[neg_t[:, 0]], th[neg_t[:, 1]]]))
+            loss = loss + params.alpha * threshold_loss(pl, pos_t, nl, neg_t, th, len(neg), params.threshold_negatives)
         if params.beta > 0 and len(anchor_pool) > 1:
             anchors = torch.from_numpy(rng.choice(anchor_pool, min(params.contrastive_batch, len(anchor_pool)),
                                                   replace=False))

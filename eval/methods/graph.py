@@ -16,8 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from egl.build import build_graph, is_up_to_date
-from egl.config import GraphConfig
+from egl.build import ensure_graph
 from egl.expansion import SeedMatch, expand, graph_dictionary
 from egl.preference import preference_scores
 from egl.storage import load_graph
@@ -34,9 +33,7 @@ class GraphMethod(TargetingMethod):
 
     def prepare(self, ctx: EvalContext) -> None:
         settings = Settings.from_env()
-        self.cfg = GraphConfig.for_workspace(ctx.ws.root)
-        if not is_up_to_date(ctx.ws, self.cfg):
-            build_graph(ctx.ws, settings)
+        self.cfg = ensure_graph(ctx.ws, settings)
         self.graph = load_graph(ctx.ws)
         self.settings = settings
         self._encoder = None

@@ -24,13 +24,21 @@ _ENCODERS: dict = {}
 
 
 def _encoder():
-    """The text encoder's `encode`, loaded once per process."""
+    """The text encoder's `encode` for seed phrases, loaded once per process. It runs on one torch
+    thread: a few short phrases gain nothing from more, and on a busy two-core machine two threads
+    wait on each other (~1 s per phrase instead of ~35 ms, measured by bench/graph_expand_latency.py)."""
+    from egl.build import torch_threads
     from targetbot.config import Settings
     from targetbot.models import load_text_encoder
 
     if "enc" not in _ENCODERS:
         _ENCODERS["enc"] = load_text_encoder(Settings.from_env())
-    return _ENCODERS["enc"].encode
+    model = _ENCODERS["enc"]
+
+    def encode(texts: list[str]):
+        with torch_threads(1):
+            return model.encode(texts)
+    return encode
 
 
 def _encode(texts: list[str]):
@@ -104,6 +112,9 @@ def expand_cmd(
         table.add_row(str(r["hop"]), r["entity"], r["type"], f"{r['score']:.3f}", " → ".join(r["path"]))
     out.print(f"seeds: {', '.join(result['seeds'])}")
     out.print(table)
+    if all(r["hop"] == 0 for r in result["entities"]):
+        out.print("no mined relation of these seeds clears the score cut-offs; 'targetbot graph show' lists "
+                  "their candidate relations, --min-score lowers the cut-offs")
 
 
 @app.command("users")
@@ -193,10 +204,13 @@ def show_cmd(
     out.print(f"mentioned {info['mentions_last_snapshot']:,} times in the latest snapshot; "
               f"{info['mined_relations']} mined relations out of {info['candidates']} candidates")
     table = Table("related entity", "type", "score", "mined", "evidence")
-    for r in rels:
-        ev = [r["sources"]]
-        if r["sessions"]:
-            ev.append(f"{r['sessions']} sessions")
+    for r in rels:  # evidence in words: why the pair became a candidate and what supports it
+        src = r["sources"].split("+")
+        ev = [f"together in {r['sessions']} sessions"] if r["sessions"] else []
+        if "semantic" in src:
+            ev.append("similar descriptions")
+        if "known" in src:
+            ev.append("in the knowledge graph")
         if r["description_link"]:
             ev.append("named in a description")
         table.add_row(r["entity"], r["type"], f"{r['score']:.3f}", "yes" if r["mined"] else "no", ", ".join(ev))

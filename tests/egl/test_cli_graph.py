@@ -117,3 +117,40 @@ def test_graph_method_in_zero_shot_suite(graph_world):
     rows = [x for x in json.loads(r.stdout)["results"] if x["method"] == "graph"]
     assert len(rows) == 2 and all(x["auc"] is not None for x in rows)
     assert "VoltRide" in next(x for x in rows if x["scenario"] == "ebike_new")["seeds"]
+
+
+def test_readers_use_the_stored_graph_whatever_profile_built_it(graph_world, tmp_path, monkeypatch):
+    """`targetbot build` defaults to the quick profile; the graph suite and the `graph` method must score
+    that graph (and train their ablations with its config), not rebuild it under the full profile."""
+    import shutil
+
+    import egl.build
+    from egl.build import build_stage, built_config, ensure_graph, profile_config
+    from targetbot.workspace import Workspace
+
+    monkeypatch.setattr(egl.build, "QUICK", {"alpc": {"epochs": 5}, "ensemble": {"epochs": 4}})
+    dst = tmp_path / "ws"
+    shutil.copytree(graph_world.root, dst)
+    ws = Workspace.open(dst)
+    assert built_config(ws).key() == profile_config(ws, "full").key()
+    build_stage(ws, settings=None, profile="quick")
+    quick = profile_config(ws, "quick")
+    assert quick.alpc.epochs == 5 and built_config(ws).key() == quick.key()
+    man = ws.artifacts_dir / "graph" / "manifest.json"
+    stamp = man.stat().st_mtime_ns
+    assert ensure_graph(ws).key() == quick.key() and man.stat().st_mtime_ns == stamp  # not rebuilt
+    (dst / "egl.yaml").write_text(yaml.safe_dump({"alpc": {"epochs": 7}}))  # config changed: stale
+    assert built_config(ws) is None
+
+
+def test_expand_says_why_nothing_was_reached(graph_world):
+    r = invoke("graph", "expand", "-w", graph_world.root, "NBA", "--min-score", "1.0")
+    assert r.exit_code == 0, r.output
+    assert "no mined relation of these seeds clears the score cut-offs" in r.stdout
+
+
+def test_show_evidence_in_words(graph_world):
+    r = invoke("graph", "show", "-w", graph_world.root, "Lakers", "--max", 30)
+    assert r.exit_code == 0, r.output
+    assert "similar descriptions" in r.stdout or "together in" in r.stdout
+    assert "co-occurrence" not in r.stdout

@@ -57,3 +57,21 @@ def test_infonce_prefers_aligned_pairs_and_normalises():
     aligned = semantic_infonce(a, torch.tensor([[1.0, 0.0], [0.0, 1.0]]), tau=0.1)
     swapped = semantic_infonce(a, torch.tensor([[0.0, 1.0], [1.0, 0.0]]), tau=0.1)
     assert aligned.item() < 1e-3 < swapped.item()
+
+
+def test_threshold_loss_uses_candidate_negatives_only_by_default():
+    """Thresholds decide among candidates: sampled non-edges (listed first) leave t_a alone by default."""
+    import torch
+
+    from egl.alpc import threshold_loss
+
+    th = torch.zeros(4)
+    pl, pos_t = torch.tensor([2.0]), torch.tensor([[0, 1]])
+    sampled = torch.tensor([-50.0, -50.0])  # easy non-edges
+    cand = torch.tensor([1.0])  # a hard non-confident candidate
+    nl = torch.cat([sampled, cand])
+    neg_t = torch.tensor([[0, 2], [1, 3], [0, 3]])
+    only = threshold_loss(pl, pos_t, nl, neg_t, th, n_sampled=2)
+    ref = threshold_loss(pl, pos_t, cand, neg_t[2:], th, n_sampled=0, negatives="all")
+    assert torch.allclose(only, ref)
+    assert threshold_loss(pl, pos_t, nl, neg_t, th, n_sampled=2, negatives="all") < only  # easy ones dilute
