@@ -128,6 +128,14 @@ class Catalog(BaseModel):
             object.__setattr__(self, "_amap", m)
         return self._amap  # type: ignore[attr-defined]
 
+    def aliases(self) -> dict[str, str]:
+        """{alias: canonical name} as written in the entity dictionary."""
+        out: dict[str, str] = {}
+        for e in self.entities:
+            for a in e.aliases:
+                out.setdefault(a, e.name)  # an alias shared by several entities means the first one
+        return out
+
     def canonical(self, phrase: str) -> str | None:
         """The canonical entity name for a name or alias (case-insensitive), else None."""
         return self._alias_map().get(str(phrase).strip().lower())

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from rewrite.catalog import Catalog
 from rewrite.messages import build_messages
-from rewrite.plan import PlanError, TargetingPlan, parse_plan, plan_json_schema
+from rewrite.plan import PlanError, TargetingPlan, normalise_families, parse_plan, plan_json_schema
 
 REPAIR = ("Your TargetingPlan is invalid: {error}. Reply with the corrected TargetingPlan JSON only, "
           "using entity names from the catalog.")
@@ -72,27 +72,41 @@ class RewriteResult:
 
 class Rewriter:
     def __init__(self, chat, catalog: Catalog | None, model: str, prompt: str = "tuned", constrained: bool = True,
-                 max_tokens: int = 320):
+                 max_tokens: int = 320, normalise: bool = True):
         self.chat, self.catalog, self.model = chat, catalog, model
         self.prompt, self.constrained, self.max_tokens = prompt, constrained, max_tokens
+        self.normalise = normalise  # entities moved to their type's family (plan.normalise_families)
         self.schema = plan_json_schema(catalog)
+        engine = getattr(chat, "engine", None)
+        if catalog is not None and hasattr(engine, "add_aliases"):  # in-process engine: snap entity aliases
+            engine.add_aliases(catalog.aliases())
 
     def rewrite(self, request: str) -> RewriteResult:
         """A validated plan, after at most one repair attempt; raises PlanError otherwise."""
         t = time.perf_counter()
         messages = build_messages(request, self.prompt)
+        if not messages[-1]["content"]:
+            from targetbot.errors import TargetbotError
+
+            raise TargetbotError("the request is empty: describe the audience to target")
         schema = self.schema if self.constrained else None
         raw = []
         reply = self.chat(self.model, messages, schema, self.max_tokens)["content"]
         raw.append(reply)
         try:
-            return RewriteResult(parse_plan(reply, self.catalog), time.perf_counter() - t, 1, raw)
+            return RewriteResult(self._parse(reply), time.perf_counter() - t, 1, raw)
         except PlanError as first:
             messages = messages + [{"role": "assistant", "content": reply},
                                    {"role": "user", "content": REPAIR.format(error=str(first))}]
             reply = self.chat(self.model, messages, schema, self.max_tokens)["content"]
             raw.append(reply)
             try:
-                return RewriteResult(parse_plan(reply, self.catalog), time.perf_counter() - t, 2, raw)
+                return RewriteResult(self._parse(reply), time.perf_counter() - t, 2, raw)
             except PlanError as second:
                 raise PlanError(f"the rewriter's output is invalid after one repair attempt: {second}") from None
+
+    def _parse(self, reply: str) -> TargetingPlan:
+        plan = parse_plan(reply, self.catalog)
+        if self.normalise and self.catalog is not None:
+            plan = normalise_families(plan, self.catalog)
+        return plan

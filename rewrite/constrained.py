@@ -34,6 +34,8 @@ from typing import Callable
 import numpy as np
 
 _MAXCH = "\U0010ffff"
+SNAP_MIN_NAMES = 16  # enums at least this large (catalog entities) are snapped, see Decoder.run
+SNAP_MAX_CHARS = 80
 SAFE_CHARS = frozenset(chr(c) for c in range(0x20, 0x7F)) - {'"', "\\"}
 DIGITS = frozenset("0123456789")
 
@@ -326,6 +328,18 @@ class Automaton:
         sts = self._states[sid]
         return bool(sts) and all(st and st[-1][0] == "S" and not self.nodes[st[-1][1]].nameset for st in sts)
 
+    def enum_start(self, sid: int) -> int | None:
+        """The enum node when every configuration has just opened a string of that enum, else None."""
+        nids = set()
+        for st in self._states[sid]:
+            if not st or st[-1][0] != "E" or st[-1][2]:
+                return None
+            nids.add(st[-1][1])
+        return nids.pop() if len(nids) == 1 else None
+
+    def enum_names(self, nid: int) -> list[str]:
+        return self.nodes[nid].names
+
     def string_room(self, sid: int, used: int) -> int:
         return min(int(self.nodes[st[-1][1]].hi) for st in self._states[sid]) - used
 
@@ -422,8 +436,12 @@ class Vocab:
         self.safe_len = np.array(safe_len, dtype=np.int64)
         self.quote = quote
         self.tok_len = np.zeros(n, dtype=np.int64)
+        self.opens_quote = np.zeros(n, dtype=bool)  # tokens whose text starts with '"'
         for s, i in usable:
             self.tok_len[i] = len(s)
+            self.opens_quote[i] = s.startswith('"')
+        # candidates for free text inside a string: quote-free tokens, and tokens whose first quote ends it
+        self.free_ids = np.concatenate([self.safe_ids, np.array([t for t, _, _ in quote], dtype=np.int64)])
 
     def encode(self, text: str) -> list[int]:
         return self.tokenizer.encode(text, add_special_tokens=False)
@@ -438,10 +456,24 @@ class _Allowed:
 class Decoder:
     """Allowed-token sets per automaton state (cached) and the constrained greedy loop."""
 
-    def __init__(self, automaton: Automaton, vocab: Vocab):
+    def __init__(self, automaton: Automaton, vocab: Vocab, aliases: dict[str, str] | None = None):
         self.a = automaton
         self.v = vocab
+        self.aliases = dict(aliases or {})
         self._allowed: dict[int, _Allowed] = {}
+        self._snappers: dict[int, object] = {}
+
+    def snapper(self, nid: int):
+        """The entity snapper for an enum node (None for small enums: plain constrained decoding)."""
+        if nid not in self._snappers:
+            names = self.a.enum_names(nid)
+            if len(names) < SNAP_MIN_NAMES:
+                self._snappers[nid] = None
+            else:
+                from rewrite.snap import Snapper
+
+                self._snappers[nid] = Snapper(names, self.aliases)
+        return self._snappers[nid]
 
     def allowed(self, sid: int) -> _Allowed:
         r = self._allowed.get(sid)
@@ -502,11 +534,19 @@ class Decoder:
         chars.append(np.array(qc, dtype=np.int64))
         return _Allowed(np.concatenate(ids), np.concatenate(chars))
 
-    def run(self, next_logits: Callable, max_steps: int = 400) -> tuple[str, dict]:
+    def run(self, next_logits: Callable, max_steps: int = 400, free_string: Callable | None = None) -> tuple[str, dict]:
         """Greedy constrained decoding.
 
         `next_logits(feed_ids, candidate_ids)` appends feed_ids to the model's context and returns
         the next-token scores of candidate_ids (a 1-D tensor/array). Returns (text, stats).
+
+        With `free_string(feed_ids, max_chars)` (appends feed_ids, lets the model write a string
+        value unconstrained up to its closing quote, returns that text and forgets it again), the
+        values of large enums (catalog entities) are snapped instead of decoded greedily: the model
+        writes the phrase it means, `rewrite.snap` maps it onto the closest enum value, and decoding
+        goes on from that value (fed as if the model had written it). When nothing is close enough
+        the slot falls back to plain constrained decoding; the next `next_logits` call then gets an
+        empty feed and must score the position `free_string` started from.
         """
         a, v = self.a, self.v
         sid = a.start
@@ -514,10 +554,31 @@ class Decoder:
         text: list[str] = []
         calls = forced_tokens = 0
         str_used = 0
+        snaps: list[tuple[str, str | None, float]] = []
+        close_quote = False
+        no_snap = -1
         t0 = time.perf_counter()
         for _ in range(max_steps):
             if a.is_final(sid):
                 break
+            nid = a.enum_start(sid) if free_string is not None and sid != no_snap else None
+            snapper = self.snapper(nid) if nid is not None else None
+            if snapper is not None:
+                phrase = free_string(pending, SNAP_MAX_CHARS)
+                pending = []
+                calls += 1
+                name, score = snapper.snap(phrase)
+                snaps.append((phrase, name, score))
+                if name is None:
+                    no_snap = sid
+                    continue
+                toks = v.encode(name)
+                pending += toks
+                forced_tokens += len(toks)
+                text.append(name)
+                sid = a.walk(sid, name)
+                close_quote = True
+                continue
             chain, end = a.forced_chain(sid)
             cover = 0
             if chain:
@@ -543,6 +604,10 @@ class Decoder:
             mask = None
             if cover:
                 mask = v.tok_len[ids] >= cover
+            if close_quote:  # a snapped value is complete: the next token closes its string
+                m2 = v.opens_quote[ids]
+                mask = m2 if mask is None else (mask & m2)
+                close_quote = False
             if a.in_string(sid):
                 room = a.string_room(sid, str_used)
                 m2 = chars <= room
@@ -575,4 +640,4 @@ class Decoder:
             raise RuntimeError(f"constrained decoding did not finish in {max_steps} steps")
         out = "".join(text)
         return out, {"model_calls": calls, "forced_tokens": forced_tokens, "pending": pending,
-                     "decode_seconds": time.perf_counter() - t0}
+                     "decode_seconds": time.perf_counter() - t0, "snaps": snaps}

@@ -28,7 +28,8 @@ Progress = Callable[[str], None]
 class LocalEngine:
     def __init__(self, settings: Settings | None = None, adapter: str | Path | None = None, dtype: str = "float32",
                  merge: bool = False, served_name: str = "targetbot-rewriter", base_name: str = "base",
-                 threads: int | None = None, progress: Progress | None = None, model_and_tokenizer=None):
+                 threads: int | None = None, progress: Progress | None = None, model_and_tokenizer=None,
+                 snap: bool = True, aliases: dict[str, str] | None = None):
         import torch
 
         if threads:
@@ -59,6 +60,10 @@ class LocalEngine:
         self._decoders: dict[str, Decoder] = {}
         self._prefix: dict[tuple, tuple[list[int], object]] = {}
         self.lock = threading.Lock()
+        # entity slots: the model writes the phrase, rewrite.snap maps it onto the catalog (snap=False:
+        # plain enum-constrained greedy decoding, what vLLM's structured outputs do)
+        self.snap = snap
+        self.aliases: dict[str, str] = dict(aliases) if aliases else _adapter_aliases(self.adapter)
 
     # ---- what is served
     def models(self) -> list[str]:
@@ -90,9 +95,16 @@ class LocalEngine:
         key = hashlib.sha256(json.dumps(schema, sort_keys=True).encode()).hexdigest()
         d = self._decoders.get(key)
         if d is None:
-            d = Decoder(Automaton(schema), self.vocab())
+            d = Decoder(Automaton(schema), self.vocab(), aliases=self.aliases)
             self._decoders[key] = d
         return d
+
+    def add_aliases(self, aliases: dict[str, str]) -> None:
+        """Entity aliases {alias: canonical name} used when snapping entity slots (see rewrite.snap)."""
+        new = {str(k): str(v) for k, v in aliases.items() if self.aliases.get(str(k)) != str(v)}
+        if new:
+            self.aliases.update(new)
+            self._decoders.clear()
 
     def _prompt_ids(self, messages: list[dict]) -> tuple[list[int], int]:
         """Prompt token ids and the length of the reusable prefix (everything before the last user turn)."""
@@ -139,19 +151,55 @@ class LocalEngine:
                         "seconds": time.perf_counter() - t0, "model_calls": calls}
             dec = self.decoder(schema)
             first = [list(feed0)]
+            held: list = []  # hidden state at the position a rolled-back free string started from
+
+            def advance(feed: list[int]):
+                feed = first.pop() + list(feed) if first else list(feed)
+                if not feed:
+                    return held.pop()
+                held.clear()
+                out = core.model(input_ids=torch.tensor([feed]), cache=cache, use_cache=True)
+                return out.last_hidden_state[0, -1]
 
             def next_logits(feed: list[int], cand: np.ndarray):
-                feed = first.pop() + list(feed) if first else list(feed)
-                out = core.model(input_ids=torch.tensor([feed]), cache=cache, use_cache=True)
-                h = out.last_hidden_state[0, -1]
+                h = advance(feed)
                 if len(cand) < head_w.shape[0] // 4:
                     return (head_w[torch.from_numpy(cand)] @ h).float().numpy()
                 return (core.lm_head(h)[torch.from_numpy(cand)]).float().numpy()
 
-            text, stats = dec.run(next_logits, max_steps=max_tokens * 2)
+            def free_string(feed: list[int], max_chars: int) -> str:
+                """Greedy string text up to its closing quote; the cache is rolled back afterwards."""
+                h = advance(feed)
+                start = cache.get_seq_length()
+                vocab = self.vocab()
+                cand = torch.from_numpy(vocab.free_ids)
+                parts: list[str] = []
+                h0 = h
+                for _ in range(max_chars):
+                    tok = int(cand[int((core.lm_head(h)[cand]).argmax())])
+                    s = vocab.text[tok]
+                    q = s.find('"')
+                    if q >= 0:
+                        parts.append(s[:q])
+                        break
+                    parts.append(s)
+                    if sum(map(len, parts)) >= max_chars:
+                        break
+                    out = core.model(input_ids=torch.tensor([[tok]]), cache=cache, use_cache=True)
+                    h = out.last_hidden_state[0, -1]
+                extra = cache.get_seq_length() - start
+                if extra > 0:
+                    cache.crop(-extra)
+                held[:] = [h0]
+                return "".join(parts)
+
+            snapping = self.snap and schema is not None
+            text, stats = dec.run(next_logits, max_steps=max_tokens * 2,
+                                  free_string=free_string if snapping else None)
             n_new = len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
             return {"content": text, "prompt_tokens": len(ids), "completion_tokens": n_new,
-                    "seconds": time.perf_counter() - t0, "model_calls": stats["model_calls"]}
+                    "seconds": time.perf_counter() - t0, "model_calls": stats["model_calls"],
+                    "snaps": stats.get("snaps", [])}
 
     def _free(self, core, cache, feed: list[int], max_tokens: int) -> tuple[str, int, int]:
         """Plain greedy decoding (no schema), stopping at the end-of-turn token."""
@@ -168,3 +216,18 @@ class LocalEngine:
             out_ids.append(nxt)
             x = [nxt]
         return self.tokenizer.decode(out_ids, skip_special_tokens=True).strip(), len(out_ids), len(out_ids) + 1
+
+
+def _adapter_aliases(adapter: str | None) -> dict[str, str]:
+    """Aliases from the catalog saved next to an adapter (the bundled one without an adapter)."""
+    from rewrite.config import BUNDLED_ADAPTER_DIR
+
+    path = Path(adapter or BUNDLED_ADAPTER_DIR) / "catalog.json"
+    if not path.is_file():
+        return {}
+    try:
+        from rewrite.catalog import Catalog
+
+        return Catalog.load(path).aliases()
+    except TargetbotError:
+        return {}

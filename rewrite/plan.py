@@ -354,3 +354,38 @@ def _check_condition(c: dict, catalog, where: str) -> None:
                     raise PlanError(f"{where}: '{p[:30]}' is not a value of '{f.name}' "
                                     f"(e.g. {', '.join(f.values[:4])})")
         c["value"] = ",".join(known.get(p.lower(), p) for p in parts)
+
+
+# ---- normalisation --------------------------------------------------------------------------
+def normalise_families(plan: TargetingPlan, catalog) -> TargetingPlan:
+    """Put every catalog entity in the demand family its type belongs to (`rewrite.config.TYPE_FAMILY`,
+    the convention the rewriter is trained on): a mini-program the model wrote under `purchase` moves
+    to a `browsing` demand, a product under `payment` to `purchase`, and a demand holding entities of
+    several families is split. `num`/`status` stay with the purchase part. Search demands and plans
+    that would exceed the demand limit are left as they are. Entities must be canonical (check_plan)."""
+    from rewrite.config import TYPE_FAMILY
+
+    out: list[dict] = []
+    changed = False
+    for d in plan.demands:
+        data = d.model_dump(mode="json", exclude_none=True)
+        if d.family == "search":
+            out.append(data)
+            continue
+        groups: dict[str, list[str]] = {}
+        for name in data[FAMILY_SLOT[d.family]]:
+            e = catalog.entity(name)
+            fam = TYPE_FAMILY.get(e.type, "click") if e is not None else d.family
+            groups.setdefault(fam, []).append(name)
+        if list(groups) == [d.family]:
+            out.append(data)
+            continue
+        changed = True
+        for fam, names in groups.items():
+            nd: dict = {"family": fam, FAMILY_SLOT[fam]: names}
+            if fam == "purchase" and d.family == "purchase":
+                nd.update({k: data[k] for k in ("num", "status") if k in data})
+            out.append(nd)
+    if not changed or len(out) > MAX_DEMANDS:
+        return plan
+    return TargetingPlan.model_validate({**plan.model_dump(mode="json"), "demands": out})

@@ -71,7 +71,16 @@ def run(
     """Print the TargetingPlan for a request (validated; one repair attempt, then a clear error)."""
     from rewrite.client import InProcessChat, OpenAIChat, Rewriter
     from rewrite.config import SERVED_NAME
+    from rewrite.messages import MAX_REQUEST_CHARS, sanitize_request
+    from targetbot.errors import TargetbotError
 
+    clean = sanitize_request(request)
+    if not clean:
+        raise TargetbotError("the request is empty: describe the audience, e.g. "
+                             "targetbot rewrite \"users likely to rent phones\"")
+    if len(" ".join(str(request).split())) > MAX_REQUEST_CHARS:
+        console.print(f"[yellow]warning:[/] the request is {len(request):,} characters; only the first "
+                      f"{MAX_REQUEST_CHARS} are rewritten")
     catalog, ws = _catalog(workspace, adapter)
     if url:
         chat, name = OpenAIChat(url), model or (SERVED_NAME if not base else "base")
@@ -121,7 +130,7 @@ def serve(
     if engine not in ("local", "vllm"):
         raise TargetbotError(f"unknown engine '{engine}' (use local or vllm)")
     cfg = ServeConfig(engine=engine, host=host, port=port, merge=merge, adapter=adapter)
-    _, ws = _catalog(workspace, adapter)
+    catalog, ws = _catalog(workspace, adapter)
     ad = _adapter(ws, adapter, False)
     if engine == "vllm":
         from rewrite.engine_vllm import run_vllm, vllm_command
@@ -139,7 +148,7 @@ def serve(
             base_model = str(settings.cache_dir / "rewriter-merged")
         cmd = vllm_command(cfg, base_model, ad)
         if print_command or json_out:
-            emit_json({"command": cmd}) if json_out else out.print(" ".join(cmd))
+            emit_json({"command": cmd}) if json_out else out.print(" ".join(cmd), soft_wrap=True)
             return
         raise typer.Exit(run_vllm(cmd))
     from rewrite.engine_local import LocalEngine
@@ -147,6 +156,7 @@ def serve(
 
     with console.status("loading the rewriter"):
         eng = LocalEngine(adapter=ad, merge=merge)
+    eng.add_aliases(catalog.aliases())  # entity slots snap aliases of the served catalog
     srv = make_server(eng, host, port)
     console.print(f"serving {', '.join(eng.models())} at http://{host}:{srv.server_address[1]}/v1 (Ctrl-C stops)")
     try:

@@ -91,3 +91,29 @@ def test_decoder_follows_the_scores(catalog, vocab):
     text, _ = Decoder(Automaton(schema), vocab).run(scores)
     assert json.loads(text) == {"items": [target]}
     assert want  # tokenizable
+
+
+def test_entity_slots_are_snapped_from_free_text(catalog, vocab):
+    """With a free-string hook, entity values are written freely and snapped onto the catalog:
+    typos and aliases land on the canonical name, and the result is still schema-valid."""
+    from rewrite.snap import Snapper
+
+    aliased = next(e for e in catalog.entities if e.aliases)
+    long_name = next(e.name for e in catalog.entities if len(e.name) >= 8 and " " not in e.name)
+    typo = long_name[:3] + long_name[4] + long_name[3] + long_name[5:]
+    phrases = iter([aliased.aliases[0], typo])
+    fed: list[list[int]] = []
+
+    def free_string(feed, max_chars):
+        fed.append(list(feed))
+        return next(phrases, "zzzz qqqq")
+
+    rng = np.random.default_rng(1)
+    dec = Decoder(Automaton(plan_json_schema(catalog)), vocab, aliases=catalog.aliases())
+    text, stats = dec.run(lambda feed, ids: rng.normal(size=len(ids)), free_string=free_string)
+    plan = TargetingPlan.model_validate(json.loads(text))
+    assert plan.entities()[0] == aliased.name
+    assert stats["snaps"][0] == (aliased.aliases[0], aliased.name, 1.0)
+    if len(stats["snaps"]) > 1:
+        assert stats["snaps"][1][1] == long_name
+    assert Snapper(catalog.names).snap("zzzz qqqq")[0] is None  # nothing close: plain constrained decoding

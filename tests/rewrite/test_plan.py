@@ -86,3 +86,19 @@ def test_schema_has_catalog_enums(catalog):
     assert set(items["enum"]) == set(catalog.names)
     assert s["properties"]["filters"]["properties"]["conditions"]["items"]["anyOf"][0]["properties"]["field"] == {"const": "age"}
     json.dumps(s)  # serialisable for vLLM's response_format
+
+
+def test_entities_move_to_their_type_family(catalog):
+    from rewrite.config import TYPE_FAMILY
+    from rewrite.plan import normalise_families, parse_plan
+
+    fam = lambda e: TYPE_FAMILY.get(e.type, "click")  # noqa: E731
+    prog = next(e.name for e in catalog.entities if fam(e) == "browsing")
+    item = next(e.name for e in catalog.entities if fam(e) == "purchase")
+    plan = parse_plan(json.dumps({"demands": [{"family": "purchase", "items": [item, prog], "num": 100},
+                                              {"family": "search", "queries": ["x"]}]}), catalog)
+    out = normalise_families(plan, catalog)
+    assert [d.model_dump(exclude_none=True) for d in out.demands] == [
+        {"family": "purchase", "items": [item], "num": 100}, {"family": "browsing", "programs": [prog]},
+        {"family": "search", "queries": ["x"]}]
+    assert normalise_families(out, catalog) == out

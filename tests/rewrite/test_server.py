@@ -119,11 +119,14 @@ class _Scripted:
 
 
 def test_one_repair_attempt_then_error(catalog):
-    good = json.dumps({"demands": [{"family": "purchase", "items": [catalog.names[0]]}]})
+    from rewrite.config import TYPE_FAMILY
+
+    item = next(e.name for e in catalog.entities if TYPE_FAMILY.get(e.type) == "purchase")
+    good = json.dumps({"demands": [{"family": "purchase", "items": [item]}]})
     bad = json.dumps({"demands": [{"family": "purchase", "items": ["{items}"]}]})
     chat = _Scripted([bad, good])
     res = Rewriter(chat, catalog, "m").rewrite("users likely to buy things")
-    assert res.attempts == 2 and res.plan.demands[0].items == [catalog.names[0]]
+    assert res.attempts == 2 and res.plan.demands[0].items == [item]
     assert "unknown entity" in chat.seen[1][-1]["content"]  # the repair turn names the problem
     chat = _Scripted([bad, "not json at all"])
     with pytest.raises(PlanError, match="after one repair attempt: model output holds no JSON"):
