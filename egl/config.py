@@ -105,6 +105,9 @@ class ExpansionConfig(_Strict):
     max_entities: int = Field(50, ge=1)
     semantic_match: float = Field(0.45, ge=-1, le=1, description="A seed phrase with no alias match takes "
                                   "entities above this cosine to the phrase.")
+    hub_share: float = Field(0.05, gt=0, le=1, description="Entities related to more than this share of all "
+                             "entities (a language, a country) are neither returned nor expanded through "
+                             "unless they are seeds; 1 turns this off.")
 
 
 class PreferenceConfig(_Strict):

@@ -8,6 +8,7 @@
    edge is followed only if its score >= min_score[h-1]; an entity's score is the product of the
    edge scores on its best path (seeds start from 1, or from their match similarity), and its
    path is the chain of entities that explains it: "NBA -> Los Angeles Lakers -> LeBron Carter".
+   Hub entities (related to more than `hub_share` of all entities) are skipped unless they are seeds.
 """
 
 from __future__ import annotations
@@ -99,10 +100,25 @@ def _suggest(graph: Graph, d: Dictionary, phrase: str, encode) -> str:
     return f"; did you mean: {', '.join(names[:5])}?"
 
 
+HUB_MIN_DEGREE = 50  # small graphs have no hubs: a category with 30 products is a fine neighbour
+
+
+def hubs(graph: Graph, share: float) -> np.ndarray:
+    """(n,) bool: entities with mined relations to more than `share` of the graph's entities (and more
+    than HUB_MIN_DEGREE)."""
+    deg = graph.entities["degree"].to_numpy() if "degree" in graph.entities.columns else np.zeros(graph.n)
+    return deg > max(share * graph.n, HUB_MIN_DEGREE)
+
+
 def expand(graph: Graph, seeds: list[SeedMatch], hops: int, min_score: list[float], max_per_node: int,
-           max_entities: int) -> list[Expanded]:
-    """Seeds (hop 0) and up to `max_entities` entities reached within `hops` hops, best first per hop."""
+           max_entities: int, hub_share: float = 0.05) -> list[Expanded]:
+    """Seeds (hop 0) and up to `max_entities` entities reached within `hops` hops, best first per hop.
+
+    Hubs (see `hubs`; a language or country in a movie knowledge graph, related to a thousand films)
+    are neither returned nor passed through unless they are seeds: "Star Wars -> English -> any
+    English film" explains nothing."""
     adj = graph.adjacency
+    hub = hubs(graph, hub_share) if hub_share < 1 else np.zeros(graph.n, bool)
     best: dict[int, Expanded] = {}
     frontier = []
     for s in seeds:
@@ -119,7 +135,7 @@ def expand(graph: Graph, seeds: list[SeedMatch], hops: int, min_score: list[floa
             for b, s in zip(nb.tolist(), sc.tolist()):
                 if taken >= max_per_node:
                     break
-                if s < cut or b in node.path:
+                if s < cut or b in node.path or hub[b]:
                     continue
                 taken += 1
                 score = node.score * s

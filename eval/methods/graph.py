@@ -65,7 +65,7 @@ class GraphMethod(TargetingMethod):
     def score(self, scenario, ctx: EvalContext) -> MethodOutput:
         g, ex = self.graph, self.cfg.expansion
         seeds = self.seeds(scenario.demand)
-        chosen = expand(g, seeds, ex.hops, ex.min_score, ex.max_per_node, ex.max_entities)
+        chosen = expand(g, seeds, ex.hops, ex.min_score, ex.max_per_node, ex.max_entities, ex.hub_share)
         ids = [c.entity for c in chosen]
         decay = self.cfg.preference.hop_decay
         weights = [max(c.score, 1e-6) * decay ** c.hop for c in chosen]

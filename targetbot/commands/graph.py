@@ -70,7 +70,8 @@ def expand_phrases(ws: Workspace, phrases: list[str], hops: int | None = None,
         raise TargetbotError(f"--hops must be between 0 and 4 (got {hops})")
     seeds = match_seeds(graph, phrases, ex.semantic_match, encode if encode is not None else _encode)
     rows = as_rows(graph, expand(graph, seeds, hops, ex.min_score if min_score is None else min_score,
-                                 ex.max_per_node, ex.max_entities if max_entities is None else max_entities))
+                                 ex.max_per_node, ex.max_entities if max_entities is None else max_entities,
+                                 ex.hub_share))
     return {"seeds": [graph.names[s.entity] for s in seeds], "entities": rows}
 
 

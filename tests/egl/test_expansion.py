@@ -84,3 +84,19 @@ def test_preference_is_mean_embedding_dot_entity():
     s = preference_scores(r, emb, [0, 1])  # mean of r.h0 and r.h1
     np.testing.assert_allclose(s, [0.75, 0.5])
     assert top_users(ids, s, 1) == [{"user_id": "a", "score": 0.75}]
+
+
+def test_hubs_are_neither_returned_nor_passed_through_unless_seeds(graph):
+    g = Graph(root=graph.root, manifest={}, entities=graph.entities.assign(degree=[3, 500, 1, 2, 2, 0, 0]),
+              edges=graph.edges, embeddings=graph.embeddings, thresholds=graph.thresholds, semantic=graph.semantic)
+    rows = as_rows(g, expand(g, match_seeds(g, ["NBA"], 0.5), hops=2, min_score=[0.5], max_per_node=8,
+                             max_entities=50, hub_share=0.05))
+    got = {r["entity"] for r in rows}
+    assert "Los Angeles Lakers" not in got and "LeBron Carter" not in got  # only reachable through the hub
+    assert "Golden State Warriors" in got
+    rows = as_rows(g, expand(g, match_seeds(g, ["Lakers"], 0.5), hops=1, min_score=[0.5], max_per_node=8,
+                             max_entities=50, hub_share=0.05))
+    assert {r["entity"] for r in rows} >= {"Los Angeles Lakers", "LeBron Carter"}  # a hub seed still expands
+    rows = as_rows(g, expand(g, match_seeds(g, ["NBA"], 0.5), hops=2, min_score=[0.5], max_per_node=8,
+                             max_entities=50, hub_share=1.0))
+    assert "Los Angeles Lakers" in {r["entity"] for r in rows}  # 1 turns it off
