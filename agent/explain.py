@@ -37,9 +37,14 @@ def _snippets(session, user_ids: list[str], entities: list[str], sentences: list
     ev = ev.assign(text_code=ev["text"].cat.codes)
     codes = ev["text_code"].to_numpy()
     naming: dict[int, list[str]] = {}
-    for e in entities:
-        for c in np.intersect1d(res.texts_naming(e), codes):
-            naming.setdefault(int(c), []).append(e)
+    g = res.graph()
+    if g is not None and entities:
+        wanted = {g.index[e] for e in entities if e in g.index}
+        te = res.text_entities
+        for c in np.unique(codes[codes >= 0]):
+            hit = [g.names[j] for j in te.indices[te.indptr[c]:te.indptr[c + 1]] if j in wanted]
+            if hit:
+                naming[int(c)] = hit
     words = _words(sentences)
     lower = res.history_texts_lower
     for u, grp in ev.groupby(ev["user_id"].astype(str), observed=True):

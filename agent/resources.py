@@ -87,9 +87,9 @@ class Resources:
         return mask, per
 
     @cached_property
-    def history_mentions(self):
-        """Sparse (user row × graph entity) counts of history events naming each entity, from one
-        pass of the graph's dictionary over the distinct history texts (computed once per process)."""
+    def text_entities(self):
+        """Sparse (distinct history text × graph entity) matrix: which entities each text names, from
+        one pass of the graph's dictionary (egl.extraction; unambiguous mentions), once per process."""
         from scipy import sparse
 
         from egl.expansion import graph_dictionary
@@ -99,14 +99,20 @@ class Resources:
         cats = self.history["text"].cat.categories
         t_idx, ent, grp = extract_texts(graph_dictionary(g), cats)
         keep = grp < 0
-        text_ent = sparse.csr_matrix((np.ones(int(keep.sum()), np.float32), (t_idx[keep], ent[keep])),
-                                     shape=(len(cats), g.n))
+        return sparse.csr_matrix((np.ones(int(keep.sum()), np.float32), (t_idx[keep], ent[keep])),
+                                 shape=(len(cats), g.n))
+
+    @cached_property
+    def history_mentions(self):
+        """Sparse (user row × graph entity) counts of history events naming each entity."""
+        from scipy import sparse
+
         codes = self.history["text"].cat.codes.to_numpy()
         rows = self.users.get_indexer(self.history["user_id"].astype(str))
         ok = (codes >= 0) & (rows >= 0)
         user_text = sparse.csr_matrix((np.ones(int(ok.sum()), np.float32), (rows[ok], codes[ok])),
-                                      shape=(len(self.users), len(cats)))
-        return (user_text @ text_ent).tocsc()
+                                      shape=(len(self.users), len(self.text_entities.indptr) - 1))
+        return (user_text @ self.text_entities).tocsc()
 
     def user_events(self, user_ids: list[str]) -> pd.DataFrame:
         h = self.history
