@@ -52,6 +52,8 @@ class AlignConfig(BaseModel):
     text_lr: float = 2e-4
     queue_size: int = 2048
     modality_weight: float = Field(0.25, description="Weight of the per-modality InfoNCE terms.")
+    forecast_weight: float = Field(1.0, description="Weight of the multi-label BCE over the whole future-statement "
+                                                    "vocabulary (towers/losses/forecast.py); 0 = InfoNCE only.")
     lora_rank: int = 8
     lora_top_layers: int = Field(2, description="LoRA on the top N encoder layers only (0 = all layers).")
     max_text_tokens: int = 32
@@ -75,6 +77,8 @@ class TowerConfig(BaseModel):
     dim: int = 128
     step_days: int = 3
     max_searches: int = 16
+    standardize_content: bool = Field(True, description="Centre and rescale content vectors before the encoders "
+                                                        "(towers.train.standardize).")
     seed: int = 0
     behaviour: BehaviourConfig = BehaviourConfig()
     tabular: TabularConfig = TabularConfig()

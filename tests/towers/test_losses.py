@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from towers.losses import (CPCLoss, InfoNCELoss, MaskedFeatureLoss, NegativeQueue, ReplacedTokenLoss, cyclic_kl,
+from towers.losses import (CPCLoss, ForecastLoss, InfoNCELoss, MaskedFeatureLoss, NegativeQueue, ReplacedTokenLoss, cyclic_kl,
                            prompt_triplet_loss)
 
 
@@ -95,3 +95,18 @@ def test_triplet_known_values():
     pos, neg = torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 1.0]])
     assert prompt_triplet_loss(t, pos, neg, margin=0.2).item() == 0.0
     assert prompt_triplet_loss(t, neg, pos, margin=0.2).item() == pytest.approx(1.2)
+
+
+def test_forecast_loss_known_value_and_learns_the_right_statements():
+    loss_fn = ForecastLoss(vocab_size=2, init_scale=1.0, init_bias=0.0)
+    users = torch.tensor([[1.0, 0.0]])
+    statements = torch.tensor([[2.0, 0.0], [0.0, 3.0]])  # cosines 1 and 0
+    targets = torch.tensor([[1.0, 0.0]])
+    expected = -math.log(torch.sigmoid(torch.tensor(1.0))) - math.log(1 - 0.5)
+    assert abs(float(loss_fn(users, statements, targets)) - expected) < 1e-5
+    # a user pushed toward their future statement lowers the loss; toward the other one raises it
+    toward_wrong = float(loss_fn(torch.tensor([[0.0, 1.0]]), statements, targets))
+    assert toward_wrong > expected
+    users = torch.tensor([[0.3, 0.7]], requires_grad=True)
+    loss_fn(users, statements, targets).backward()
+    assert users.grad[0, 0] < 0 < users.grad[0, 1]  # descent moves toward statement 0
