@@ -110,6 +110,27 @@ class Bundle:
             self._cache["codec"] = codec
         return self._cache["user"]
 
+    def forecast_data(self):
+        """Sparse history features for the forecast scorer: built on first use, kept in the bundle."""
+        if "forecast" not in self._cache:
+            from towers.forecast import CACHE_FILE, ForecastData
+
+            path = self.root / CACHE_FILE
+            if path.exists():
+                data = ForecastData.load(path)
+            else:
+                from towers.content import ContentStore
+                from towers.train import eval_input_windows
+
+                ws = Workspace.open(self.root.parents[2])
+                self.user_tower()  # loads the profile codec
+                roles = ws.meta.roles
+                data = ForecastData.build(ws, self.users, self._cache["codec"], list(roles.train_input),
+                                          eval_input_windows(ws), list(roles.train_target), ContentStore.open(ws))
+                data.save(path)
+            self._cache["forecast"] = data
+        return self._cache["forecast"]
+
     @property
     def prompts_dir(self) -> Path:
         return self.root / "prompts"

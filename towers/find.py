@@ -4,6 +4,14 @@ A demand is one or more sentences; several template sentences (FIND's families f
 the demand's core phrase) are embedded and averaged, so a plain request and a rewritten plan
 both work. Exclusions (hard negatives) are sentences too: score = sim(demand) - λ·sim(exclusion).
 
+Two scorers (`ZeroShot(bundle, scorer=...)`):
+* `forecast` (default): the demand is matched to training users' future behaviour texts and a
+  per-demand forecaster of that behaviour is fitted on their preceding history (towers/forecast.py);
+  falls back to `tower` when no training user ever did anything that matches.
+* `tower`: cosine between the aligned user embedding and the text tower's demand vector (FIND
+  proper); the only scorer the faiss index serves, so `--top-k` / `--threshold` use the index
+  with it.
+
 Decision rule (no labels needed): a two-component Gaussian mixture is fitted to the score
 distribution; users whose posterior of belonging to the upper component is at least 1/2 are
 selected. When the mixture finds no separated upper group (its weight > 1/2), the rule falls
@@ -24,6 +32,7 @@ from towers.bundle import Bundle
 from towers.text_tower import PromptLearner
 
 EXCLUSION_WEIGHT = 0.5
+SCORERS = ("forecast", "tower")
 _LEAD = re.compile(r"^(find |target |select |show me |get me |give me )?(all )?(the )?(users?|people|customers?|persons?|"
                    r"individuals?|parents?|owners?|fans?)( who are| who| that are| that| whose)?( are| is)?"
                    r"( (very |most |more )?likely to| (probably|potentially) (going to )?| (interested in|keen on|about to))?\s*",
@@ -78,9 +87,24 @@ class Query:
 class ZeroShot:
     """Scores users of a bundle against a query; keeps the text tower loaded (warm)."""
 
-    def __init__(self, bundle: Bundle):
+    def __init__(self, bundle: Bundle, scorer: str = "forecast"):
+        if scorer not in SCORERS:
+            raise TargetbotError(f"unknown scorer '{scorer}' (choose from {', '.join(SCORERS)})")
         self.bundle = bundle
+        self.scorer = scorer
         self.text = bundle.text_tower()
+        self.last_scorer = scorer  # which scorer answered the last query (forecast may fall back)
+        self._forecaster = None
+
+    def forecaster(self):
+        if self._forecaster is None:
+            from targetbot.config import Settings
+            from towers.content import load_text_encoder
+            from towers.forecast import ForecastScorer
+
+            encoder = load_text_encoder(Settings.from_env())
+            self._forecaster = ForecastScorer(self.bundle.forecast_data(), encoder.encode)
+        return self._forecaster
 
     def query_vector(self, sentences: list[str], prompt: PromptLearner | None = None) -> np.ndarray:
         v = self.text.embed(sentences, prompt=prompt).mean(0)
@@ -88,6 +112,12 @@ class ZeroShot:
         return v.numpy().astype(np.float32)
 
     def scores(self, query: Query, prompt: PromptLearner | None = None, users: np.ndarray | None = None) -> np.ndarray:
+        self.last_scorer = "tower"
+        if self.scorer == "forecast" and prompt is None:  # a tuned prompt lives in the text tower
+            s = self.forecaster().scores(query.sentences, query.exclude)
+            if s is not None:
+                self.last_scorer = "forecast"
+                return s if users is None else s[users]
         emb = self.bundle.embeddings("fused")
         if users is not None:
             emb = emb[users]
@@ -101,7 +131,7 @@ class ZeroShot:
         """The selected users, best first. Explicit `top_k` / `threshold` go through the faiss
         index (k-NN / range search); otherwise every score is computed for the decision rule."""
         ids = self.bundle.users.to_numpy()
-        if (top_k is not None or threshold is not None) and not query.exclude:
+        if (top_k is not None or threshold is not None) and not query.exclude and self.scorer == "tower":
             from towers.index import range_search, search
 
             q = self.query_vector(query.sentences, prompt)

@@ -1,6 +1,7 @@
-"""`find`: FIND zero-shot — the scenario's demand sentence through the trained text tower,
-scored against every evaluation user's embedding; selection by the label-free mixture rule
-documented in towers/find.py."""
+"""`find`: zero-shot targeting from the scenario's demand sentence with the default scorer
+(per-demand forecast of matching future behaviour, towers/forecast.py); `find-tower`: FIND's
+dual towers alone (demand through the text tower, cosine to every user embedding). Both select
+users by the label-free mixture rule documented in towers/find.py."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import numpy as np
 from eval.registry import EvalContext, MethodOutput, TargetingMethod, register_method
 
 
-def _bundle_and_rows(ctx: EvalContext):
-    if "_find" not in ctx.cache:
+def _bundle_and_rows(ctx: EvalContext, scorer: str = "forecast"):
+    key = f"_find_{scorer}"
+    if key not in ctx.cache:
         from towers.bundle import Bundle
         from towers.find import ZeroShot
 
@@ -19,20 +21,27 @@ def _bundle_and_rows(ctx: EvalContext):
         if (rows < 0).any():
             from targetbot.errors import TargetbotError
             raise TargetbotError("the tower bundle does not cover every evaluation user: rebuild with 'targetbot build'")
-        ctx.cache["_find"] = (ZeroShot(bundle), rows)
-    return ctx.cache["_find"]
+        ctx.cache[key] = (ZeroShot(bundle, scorer=scorer), rows)
+    return ctx.cache[key]
 
 
 @register_method("find")
 class FindZeroShot(TargetingMethod):
     suites = ("zero-shot",)
-    description = "FIND zero-shot: demand templates vs aligned user embeddings"
+    description = "zero-shot: forecast of the demand's future behaviour (falls back to the towers)"
+    scorer = "forecast"
 
     def score(self, scenario, ctx: EvalContext) -> MethodOutput:
         from towers.find import Query, decision_threshold
 
-        zs, rows = _bundle_and_rows(ctx)
-        scores = zs.scores(Query.from_demand(scenario.demand), users=rows)
+        zs, rows = _bundle_and_rows(ctx, self.scorer)
         all_scores = zs.scores(Query.from_demand(scenario.demand))
+        scores = all_scores[rows]
         tau = decision_threshold(all_scores, seed=ctx.seed)
         return MethodOutput(scores=scores, selected=scores >= tau, rule=f"GMM upper component (score >= {tau:.3f})")
+
+
+@register_method("find-tower")
+class FindTower(FindZeroShot):
+    description = "FIND zero-shot with the dual towers only: demand templates vs aligned user embeddings"
+    scorer = "tower"

@@ -26,12 +26,12 @@ def _print_audience(result: dict, shown: int = 10) -> None:
         out.print(f"  … {result['audience_size'] - shown:,} more (use --json for all)")
 
 
-def _zero_shot(ws: Workspace):
+def _zero_shot(ws: Workspace, scorer: str = "forecast"):
     from towers.bundle import Bundle
     from towers.find import ZeroShot
 
     with console.status("loading the user index and text tower"):
-        return ZeroShot(Bundle.load(ws))
+        return ZeroShot(Bundle.load(ws), scorer=scorer)
 
 
 @guard
@@ -43,20 +43,24 @@ def find(
     top_k: TopK = None,
     threshold: Threshold = None,
     prompt: Annotated[Optional[str], typer.Option(help="Use a prompt tuned with `targetbot tune --name NAME`.")] = None,
+    scorer: Annotated[str, typer.Option(help="forecast: fit a forecaster of the future behaviour that matches the "
+                                        "demand (default); tower: FIND's dual towers and the faiss index.")] = "forecast",
     json_out: JsonOpt = False,
 ) -> None:
-    """Zero-shot targeting: score every user against the demand with the aligned towers.
+    """Zero-shot targeting: score every user against the demand, no labels needed.
 
-    The demand is expanded into FIND template sentences (add your own with --template); users
-    are selected by a label-free rule (the upper component of a two-Gaussian mixture over the
-    scores) unless --top-k or --threshold is given.
+    The demand is expanded into FIND template sentences (add your own with --template). The
+    default scorer matches them to the behaviour training users showed in their next window and
+    fits a forecaster of that behaviour on their earlier history; `--scorer tower` uses the
+    aligned towers alone. Users are selected by a label-free rule (the upper component of a
+    two-Gaussian mixture over the scores) unless --top-k or --threshold is given.
 
     Example: targetbot find -w ws "users likely to rent phones" --exclude "phone repair technicians" -k 100
     """
     from towers.find import Query
 
     ws = Workspace.open(workspace)
-    zs = _zero_shot(ws)
+    zs = _zero_shot(ws, scorer)
     if prompt:
         from towers.fewshot import load_prompt, tuning_sentences
 

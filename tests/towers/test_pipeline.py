@@ -126,3 +126,14 @@ def test_zero_shot_few_shot_and_probe_suites_run(built):
     assert row["draws"] == 5 and row["auc_std"] is not None
     p = run(ws, "probe", ["probe-behaviour", "probe-fused", "probe-concat"], ["nba_fans"])
     assert len(p["results"]) == 3
+
+
+def test_find_scorers_forecast_by_default_and_tower_on_request(built):
+    ws, _ = built
+    r = runner.invoke(app, ["find", "-w", str(ws.root), "users likely to rent phones", "-k", "20", "--json"])
+    t = runner.invoke(app, ["find", "-w", str(ws.root), "users likely to rent phones", "-k", "20", "--scorer", "tower", "--json"])
+    assert r.exit_code == 0 and t.exit_code == 0, r.output + t.output
+    assert json.loads(r.stdout)["users"] != json.loads(t.stdout)["users"]
+    assert (Bundle.load(ws).root / "forecast.pkl").exists()  # built once, kept in the bundle
+    bad = runner.invoke(app, ["find", "-w", str(ws.root), "x", "--scorer", "magic"])
+    assert bad.exit_code == 2 and "unknown scorer 'magic'" in bad.output
