@@ -142,7 +142,7 @@ class ToolSession:
 
     # ---- tools -------------------------------------------------------------------------------
     def find_users(self, a: FindUsersArgs) -> dict:
-        from towers.find import Query, decision_threshold
+        from towers.find import Query
 
         zs = self.res.zero_shot()
         if zs is None:
@@ -152,7 +152,7 @@ class ToolSession:
             raise TargetbotError("use_prompt: no prompt was tuned in this session")
         query = Query.from_demand(a.sentences, a.exclude, templates=False)
         raw = zs.scores(query, prompt=prompt)
-        tau = decision_threshold(raw)
+        tau = zs.threshold(raw)
         self.scores["find"] = self._align(zs.bundle.users, raw)
         self.state["find_rule"] = {"threshold": round(float(tau), 6), "selected": int((raw >= tau).sum())}
         return {"users_scored": int(len(raw)), "rule_selected": self.state["find_rule"]["selected"],

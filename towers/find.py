@@ -12,7 +12,8 @@ Two scorers (`ZeroShot(bundle, scorer=...)`):
   proper); the only scorer the faiss index serves, so `--top-k` / `--threshold` use the index
   with it.
 
-Decision rule (no labels needed): a two-component Gaussian mixture is fitted to the score
+Decision rule (no labels needed). Forecast scores: the top N users, N = the number of users the
+forecaster expects to do the matched behaviour (sum of its probabilities). Tower scores: a two-component Gaussian mixture is fitted to the score
 distribution; users whose posterior of belonging to the upper component is at least 1/2 are
 selected. When the mixture finds no separated upper group (its weight > 1/2), the rule falls
 back to mean + 2 standard deviations.
@@ -111,6 +112,15 @@ class ZeroShot:
         v = torch.nn.functional.normalize(v, dim=0)
         return v.numpy().astype(np.float32)
 
+    def threshold(self, scores: np.ndarray, seed: int = 0) -> float:
+        """The label-free rule for the scorer that produced `scores` (the last query's)."""
+        if self.last_scorer == "forecast" and self._forecaster is not None and self._forecaster.last is not None:
+            from towers.forecast import expected_audience
+
+            n = min(len(scores), expected_audience(self._forecaster.last.scores))
+            return float(np.sort(np.asarray(scores))[::-1][n - 1])
+        return decision_threshold(scores, seed=seed)
+
     def scores(self, query: Query, prompt: PromptLearner | None = None, users: np.ndarray | None = None) -> np.ndarray:
         self.last_scorer = "tower"
         if self.scorer == "forecast" and prompt is None:  # a tuned prompt lives in the text tower
@@ -144,7 +154,7 @@ class ZeroShot:
                 tau = float(threshold)
         else:
             s = self.scores(query, prompt)
-            tau = decision_threshold(s) if threshold is None else float(threshold)
+            tau = self.threshold(s) if threshold is None else float(threshold)
             order = np.argsort(-s, kind="stable")
             rows = order[:top_k] if top_k is not None else order[s[order] >= tau]
             scores = s[rows]

@@ -133,8 +133,18 @@ class Forecast:
     evidence: list[tuple[str, float]]  # matched future texts with their cosine, best first
 
 
+def expected_audience(log_odds: np.ndarray) -> int:
+    """The label-free audience size: how many users the forecaster expects to do the behaviour
+    (the sum of its probabilities, which logistic regression calibrates to the pseudo-outcome's
+    base rate). Used as the decision rule for forecast scores instead of the score mixture, whose
+    upper component on a smooth log-odds distribution is arbitrary."""
+    p = 1.0 / (1.0 + np.exp(-np.clip(log_odds, -50, 50)))
+    return int(max(1, round(float(p.sum()))))
+
+
 class ForecastScorer:
     def __init__(self, data: ForecastData, encode, settings: ForecastSettings | None = None):
+        self.last: Forecast | None = None
         self.data = data
         self.encode = encode  # list[str] -> (n, d) array, the representation center's encoder
         self.s = settings or ForecastSettings()
@@ -159,6 +169,7 @@ class ForecastScorer:
 
     def scores(self, sentences: list[str], exclude: list[str] | None = None) -> np.ndarray | None:
         main = self.forecast(sentences)
+        self.last = main
         if main is None:
             return None
         s = main.scores

@@ -32,13 +32,14 @@ class FindZeroShot(TargetingMethod):
     scorer = "forecast"
 
     def score(self, scenario, ctx: EvalContext) -> MethodOutput:
-        from towers.find import Query, decision_threshold
+        from towers.find import Query
 
         zs, rows = _bundle_and_rows(ctx, self.scorer)
         all_scores = zs.scores(Query.from_demand(scenario.demand))
         scores = all_scores[rows]
-        tau = decision_threshold(all_scores, seed=ctx.seed)
-        return MethodOutput(scores=scores, selected=scores >= tau, rule=f"GMM upper component (score >= {tau:.3f})")
+        tau = zs.threshold(all_scores, seed=ctx.seed)
+        rule = ("expected audience of the forecaster" if zs.last_scorer == "forecast" else "GMM upper component")
+        return MethodOutput(scores=scores, selected=scores >= tau, rule=f"{rule} (score >= {tau:.3f})")
 
 
 @register_method("find-tower")
