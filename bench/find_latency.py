@@ -3,9 +3,9 @@
     .venv/bin/python bench/find_latency.py -w ws --rounds 5 [--million 1000000] [--json]
 
 Loads the bundle and the text tower once (the warm state of a long-lived process), then times
-zero-shot `find` over the workspace's scenario demands in the two ways the CLI runs it:
-`--top-k` (text tower + faiss k-NN) and the label-free decision rule (text tower + every score +
-the mixture threshold). It then adds `--million` random unit vectors of the bundle's dimension
+zero-shot `find` over the workspace's scenario demands with both scorers: `forecast` (the
+default: match future texts, fit the per-demand forecaster, score everyone) and `tower` (text
+tower + faiss k-NN for `--top-k`, or every score + the mixture threshold for the decision rule). It then adds `--million` random unit vectors of the bundle's dimension
 to a fresh index of each kind (flat, IVF) and times k-NN and range search for the same query
 vectors, so the index cost at scale is seen apart from the text tower. Users embedded per
 second come from the bundle's build record (measured while the bundle was built).
@@ -61,18 +61,25 @@ def main() -> None:
     ws = Workspace.open(args.workspace)
     t0 = time.perf_counter()
     bundle = Bundle.load(ws)
-    zs = ZeroShot(bundle)
-    load_s = time.perf_counter() - t0
+    zs = ZeroShot(bundle)  # default scorer: forecast
+    tower = ZeroShot(bundle, scorer="tower")
     demands = [s.demand for s in load_scenarios(ws.scenario_files())]
-    zs.audience(Query.from_demand(demands[0]), top_k=args.top_k)  # warm-up: first call pays lazy init
+    tower.audience(Query.from_demand(demands[0]), top_k=args.top_k)  # warm-up: first call pays lazy init
+    load_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    zs.audience(Query.from_demand(demands[0]), top_k=args.top_k)  # loads (or builds) the forecast features
+    forecast_load_s = time.perf_counter() - t1
 
     report: dict = {"workspace": str(ws.root), "users": len(bundle.users), "dim": int(bundle.embeddings().shape[1]),
                     "threads": faiss.omp_get_max_threads(), "load_s": round(load_s, 2),
+                    "forecast_first_query_s": round(forecast_load_s, 2),
                     "users_per_second_embedded": bundle.meta.get("users_per_second")}
     queries = [Query.from_demand(d) for d in demands]
     report["text_tower"] = _pcts(_time(lambda q: zs.query_vector(q.sentences), queries, args.rounds))
     report["find_top_k"] = _pcts(_time(lambda q: zs.audience(q, top_k=args.top_k), queries, args.rounds))
     report["find_decision_rule"] = _pcts(_time(lambda q: zs.audience(q), queries, args.rounds))
+    report["tower_top_k_index"] = _pcts(_time(lambda q: tower.audience(q, top_k=args.top_k), queries, args.rounds))
+    report["tower_decision_rule"] = _pcts(_time(lambda q: tower.audience(q), queries, args.rounds))
 
     if args.million:
         qv = np.stack([zs.query_vector(q.sentences) for q in queries])
@@ -96,8 +103,9 @@ def main() -> None:
         print(json.dumps(report, indent=2))
         return
     print(f"{report['workspace']}: {report['users']:,} users, dim {report['dim']}, {report['threads']} faiss threads; "
-          f"bundle + text tower load {report['load_s']} s; {report['users_per_second_embedded']} users/s embedded at build")
-    for name in ("text_tower", "find_top_k", "find_decision_rule"):
+          f"bundle + text tower load {report['load_s']} s; first forecast query {report['forecast_first_query_s']} s; "
+          f"{report['users_per_second_embedded']} users/s embedded at build")
+    for name in ("text_tower", "find_top_k", "find_decision_rule", "tower_top_k_index", "tower_decision_rule"):
         r = report[name]
         print(f"  {name:22s} p50 {r['p50_ms']:8.1f} ms  p95 {r['p95_ms']:8.1f} ms  max {r['max_ms']:8.1f} ms  (n={r['n']})")
     for key in [k for k in report if k.startswith("million_")]:
