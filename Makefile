@@ -32,7 +32,7 @@ demo: install $(WS)/workspace.yaml
 	$(BIN)/targetbot data validate -w $(WS)
 	$(BIN)/targetbot world stats -w $(WS)
 	$(BIN)/targetbot build -w $(WS)
-	$(BIN)/targetbot eval run -w $(WS) --suite zero-shot --methods random,keyword,supervised --report $(WS)/report.md
+	$(BIN)/targetbot eval run -w $(WS) --suite zero-shot --methods random,keyword,supervised,find,graph --report $(WS)/report.md
 	$(BIN)/targetbot ask -w $(WS) "users likely to rent phones"
 
 test: install
