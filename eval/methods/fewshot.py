@@ -57,6 +57,34 @@ class FindFewShot(TargetingMethod):
                             extra={"draw_scores": draws, "draw_selected": selected})
 
 
+@register_method("forecast-fewshot")
+class ForecastFewShot(TargetingMethod):
+    suites = ("few-shot",)
+    description = "the zero-shot forecaster (towers/forecast.py) with the 5 + 5 seed users added as weighted examples"
+
+    def score(self, scenario, ctx: EvalContext) -> MethodOutput:
+        from towers.find import Query
+
+        zs, rows = _bundle_and_rows(ctx)
+        scorer = zs.forecaster()
+        sentences = Query.from_demand(scenario.demand).sentences
+        draws, selected = [], []
+        for pos, neg in seed_draws(scenario, ctx):
+            seed_rows = (zs.bundle.users.get_indexer(list(pos)), zs.bundle.users.get_indexer(list(neg)))
+            f = scorer.forecast(sentences, seeds=seed_rows)
+            if f is None:  # nothing matches the demand: the towers' score, as zero-shot find does
+                all_scores = zs.scores(Query.from_demand(scenario.demand))
+            else:
+                all_scores = f.scores
+            s = all_scores[rows]
+            tau = _decide(all_scores, all_scores[seed_rows[0]], all_scores[seed_rows[1]])
+            draws.append(s)
+            selected.append(s >= tau)
+        return MethodOutput(scores=np.mean(draws, axis=0), selected=selected[0],
+                            rule="midpoint of seed positive/negative mean scores",
+                            extra={"draw_scores": draws, "draw_selected": selected})
+
+
 @register_method("umlp")
 class UserMLP(TargetingMethod):
     suites = ("few-shot",)

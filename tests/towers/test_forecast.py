@@ -63,3 +63,16 @@ def test_exclusions_are_subtracted_and_unmatched_demands_fall_back():
     # nobody ever watched NBA highlights in the target window: no pseudo-positives, caller falls back
     assert scorer.forecast(["NBA fans"]) is None
     assert scorer.scores(["NBA fans"]) is None
+
+
+def test_seed_users_steer_the_forecaster():
+    """Labelled seeds whose latest history shares feature 1 pull the scores toward feature 1."""
+    data, _ = world()
+    scorer = ForecastScorer(data, encode)
+    x = data.history_latest.toarray()
+    pos = np.flatnonzero(x[:, 1] > 0)[:5]
+    neg = np.flatnonzero(x[:, 1] == 0)[:5]
+    plain = scorer.forecast(["rent a phone"]).scores
+    seeded = scorer.forecast(["rent a phone"], seeds=(pos, neg)).scores
+    gap = lambda s: s[x[:, 1] > 0].mean() - s[x[:, 1] == 0].mean()
+    assert gap(seeded) > gap(plain)

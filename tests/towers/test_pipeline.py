@@ -121,7 +121,7 @@ def test_zero_shot_few_shot_and_probe_suites_run(built):
     ws, _ = built
     z = run(ws, "zero-shot", ["find", "keyword"], ["nba_fans"])
     assert {r["method"] for r in z["results"]} == {"find", "keyword"}
-    f = run(ws, "few-shot", ["find-fewshot", "umlp"], ["nba_fans"])
+    f = run(ws, "few-shot", ["find-fewshot", "forecast-fewshot", "umlp"], ["nba_fans"])
     row = next(r for r in f["results"] if r["method"] == "find-fewshot")
     assert row["draws"] == 5 and row["auc_std"] is not None
     p = run(ws, "probe", ["probe-behaviour", "probe-fused", "probe-concat"], ["nba_fans"])
