@@ -98,16 +98,21 @@ class Bundle:
             self._cache["text"] = text
         return self._cache["text"]
 
+    def codec(self):
+        """The profile codec fitted at build time (towers.inputs.ProfileCodec)."""
+        if "codec" not in self._cache:
+            with open(self.root / "codec.pkl", "rb") as fh:
+                self._cache["codec"] = pickle.load(fh)
+        return self._cache["codec"]
+
     def user_tower(self) -> UserTower:
         if "user" not in self._cache:
-            with open(self.root / "codec.pkl", "rb") as fh:
-                codec = pickle.load(fh)
+            codec = self.codec()
             n_items = len(json.loads((self.root / "item_vocab.json").read_text()))
             tower = UserTower(self.config, self.meta["content_dim"], codec.cardinalities, len(codec.numeric), n_items)
             tower.load_state_dict(torch.load(self.root / "user_tower.pt", weights_only=True))
             tower.eval()
             self._cache["user"] = tower
-            self._cache["codec"] = codec
         return self._cache["user"]
 
     def forecast_data(self):
@@ -123,9 +128,8 @@ class Bundle:
                 from towers.train import eval_input_windows
 
                 ws = Workspace.open(self.root.parents[2])
-                self.user_tower()  # loads the profile codec
                 roles = ws.meta.roles
-                data = ForecastData.build(ws, self.users, self._cache["codec"], list(roles.train_input),
+                data = ForecastData.build(ws, self.users, self.codec(), list(roles.train_input),
                                           eval_input_windows(ws), list(roles.train_target), ContentStore.open(ws))
                 data.save(path)
             self._cache["forecast"] = data

@@ -13,10 +13,10 @@ Two scorers (`ZeroShot(bundle, scorer=...)`):
   with it.
 
 Decision rule (no labels needed). Forecast scores: the top N users, N = the number of users the
-forecaster expects to do the matched behaviour (sum of its probabilities). Tower scores: a two-component Gaussian mixture is fitted to the score
-distribution; users whose posterior of belonging to the upper component is at least 1/2 are
-selected. When the mixture finds no separated upper group (its weight > 1/2), the rule falls
-back to mean + 2 standard deviations.
+forecaster expects to do the matched behaviour (sum of its probabilities). Tower scores: a
+two-component Gaussian mixture is fitted to the score distribution; users whose posterior of
+belonging to the upper component is at least 1/2 are selected. When the mixture finds no
+separated upper group (its weight > 1/2), the rule falls back to mean + 2 standard deviations.
 """
 
 from __future__ import annotations

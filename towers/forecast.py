@@ -93,7 +93,7 @@ class ForecastData:
 
         split = ws.user_split(pd.Series(users)).to_numpy()
         target = np.isin(window, target_windows) & (uidx >= 0)
-        target &= np.isin(split[np.maximum(uidx, 0)], ["train"])
+        target &= split[np.maximum(uidx, 0)] == "train"
         rows = store.row_ids(events.loc[target, "text"])
         present, col = np.unique(rows, return_inverse=True)
         future = sp.csr_matrix((np.ones(len(col), np.float32), (uidx[target], col)), shape=(len(users), len(present)))

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from scipy import sparse
 from tqdm.auto import tqdm
 
 from targetbot.atomic import atomic_path, write_json
@@ -30,8 +31,6 @@ from targetbot.workspace import Workspace
 from towers.config import TowerConfig
 from towers.describe import future_statements
 from towers.inputs import ProfileCodec, UserInputs, build_inputs, item_vocabulary
-from scipy import sparse
-
 from towers.losses import ForecastLoss, InfoNCELoss
 from towers.tabular import TabularPretrainer
 from towers.text_tower import TextTower

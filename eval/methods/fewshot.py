@@ -33,6 +33,21 @@ def _decide(scores: np.ndarray, pos_scores: np.ndarray, neg_scores: np.ndarray) 
     return float((pos_scores.mean() + neg_scores.mean()) / 2)
 
 
+def _over_seed_draws(scenario, ctx: EvalContext, users, rows: np.ndarray, score_draw) -> MethodOutput:
+    """Score every seed draw with `score_draw(draw, pos_rows, neg_rows, pos_ids, neg_ids)` (scores of
+    every bundle user), select by the seed midpoint, and report the mean score over draws."""
+    draws, selected = [], []
+    for d, (pos, neg) in enumerate(seed_draws(scenario, ctx)):
+        pos_rows, neg_rows = users.get_indexer(list(pos)), users.get_indexer(list(neg))
+        all_scores = score_draw(d, pos_rows, neg_rows, list(pos), list(neg))
+        tau = _decide(all_scores, all_scores[pos_rows], all_scores[neg_rows])
+        draws.append(all_scores[rows])
+        selected.append(all_scores[rows] >= tau)
+    return MethodOutput(scores=np.mean(draws, axis=0), selected=selected[0],
+                        rule="midpoint of seed positive/negative mean scores",
+                        extra={"draw_scores": draws, "draw_selected": selected})
+
+
 @register_method("find-fewshot")
 class FindFewShot(TargetingMethod):
     suites = ("few-shot",)
@@ -43,18 +58,13 @@ class FindFewShot(TargetingMethod):
         from towers.find import Query
 
         zs, rows = _bundle_and_rows(ctx)
-        draws, selected, rules = [], [], []
-        for d, (pos, neg) in enumerate(seed_draws(scenario, ctx)):
-            prompt, info = tune_prompt(zs.bundle, scenario.demand, list(pos), list(neg), TuneConfig(seed=ctx.seed + d))
-            q = Query(tuning_sentences(scenario.demand), [])
-            all_scores = zs.scores(q, prompt)
-            seed_rows = zs.bundle.users.get_indexer(list(pos) + list(neg))
-            tau = _decide(all_scores, all_scores[seed_rows[:len(pos)]], all_scores[seed_rows[len(pos):]])
-            draws.append(all_scores[rows])
-            selected.append(all_scores[rows] >= tau)
-        return MethodOutput(scores=np.mean(draws, axis=0), selected=selected[0],
-                            rule="midpoint of seed positive/negative mean scores",
-                            extra={"draw_scores": draws, "draw_selected": selected})
+        query = Query(tuning_sentences(scenario.demand), [])
+
+        def draw(d, pos_rows, neg_rows, pos, neg):
+            prompt, _ = tune_prompt(zs.bundle, scenario.demand, pos, neg, TuneConfig(seed=ctx.seed + d))
+            return zs.scores(query, prompt)
+
+        return _over_seed_draws(scenario, ctx, zs.bundle.users, rows, draw)
 
 
 @register_method("forecast-fewshot")
@@ -66,23 +76,14 @@ class ForecastFewShot(TargetingMethod):
         from towers.find import Query
 
         zs, rows = _bundle_and_rows(ctx)
-        scorer = zs.forecaster()
-        sentences = Query.from_demand(scenario.demand).sentences
-        draws, selected = [], []
-        for pos, neg in seed_draws(scenario, ctx):
-            seed_rows = (zs.bundle.users.get_indexer(list(pos)), zs.bundle.users.get_indexer(list(neg)))
-            f = scorer.forecast(sentences, seeds=seed_rows)
-            if f is None:  # nothing matches the demand: the towers' score, as zero-shot find does
-                all_scores = zs.scores(Query.from_demand(scenario.demand))
-            else:
-                all_scores = f.scores
-            s = all_scores[rows]
-            tau = _decide(all_scores, all_scores[seed_rows[0]], all_scores[seed_rows[1]])
-            draws.append(s)
-            selected.append(s >= tau)
-        return MethodOutput(scores=np.mean(draws, axis=0), selected=selected[0],
-                            rule="midpoint of seed positive/negative mean scores",
-                            extra={"draw_scores": draws, "draw_selected": selected})
+        query = Query.from_demand(scenario.demand)
+
+        def draw(d, pos_rows, neg_rows, pos, neg):
+            f = zs.forecaster().forecast(query.sentences, seeds=(pos_rows, neg_rows))
+            # nothing matches the demand: the towers' score, as zero-shot find does
+            return zs.scores(query) if f is None else f.scores
+
+        return _over_seed_draws(scenario, ctx, zs.bundle.users, rows, draw)
 
 
 @register_method("umlp")

@@ -1,7 +1,7 @@
 """`find`: zero-shot targeting from the scenario's demand sentence with the default scorer
 (per-demand forecast of matching future behaviour, towers/forecast.py); `find-tower`: FIND's
-dual towers alone (demand through the text tower, cosine to every user embedding). Both select
-users by the label-free mixture rule documented in towers/find.py."""
+dual towers alone (demand through the text tower, cosine to every user embedding). Each selects
+users by its scorer's label-free rule (`ZeroShot.threshold`, documented in towers/find.py)."""
 
 from __future__ import annotations
 

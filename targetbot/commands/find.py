@@ -52,8 +52,9 @@ def find(
     The demand is expanded into FIND template sentences (add your own with --template). The
     default scorer matches them to the behaviour training users showed in their next window and
     fits a forecaster of that behaviour on their earlier history; `--scorer tower` uses the
-    aligned towers alone. Users are selected by a label-free rule (the upper component of a
-    two-Gaussian mixture over the scores) unless --top-k or --threshold is given.
+    aligned towers alone. Unless --top-k or --threshold is given, users are selected by a
+    label-free rule: as many as the forecaster expects to do the behaviour (forecast), or the
+    upper component of a two-Gaussian mixture over the scores (tower).
 
     Example: targetbot find -w ws "users likely to rent phones" --exclude "phone repair technicians" -k 100
     """
