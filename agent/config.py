@@ -15,10 +15,13 @@ CONFIG_FILE = "agent.yaml"
 class AgentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    find_weight: float = Field(0.5, ge=0, description="Weight of the FIND (user tower) rank in the fused score.")
-    graph_weight: float = Field(0.5, ge=0, description="Weight of the EGL (entity preference r_u·h_e) rank in the fused score.")
-    mentions_weight: float = Field(0.5, ge=0, description="Weight of the EGL evidence rank: how often (log-damped, "
+    find_weight: float = Field(4.0, ge=0, description="Weight of the FIND rank in the fused score (reciprocal "
+                               "rank fusion, agent/fusion.py).")
+    graph_weight: float = Field(1.0, ge=0, description="Weight of the EGL (entity preference r_u·h_e) rank in the fused score.")
+    mentions_weight: float = Field(1.0, ge=0, description="Weight of the EGL evidence rank: how often (log-damped, "
                                    "weighted by expansion score) the user's history names the plan's entities.")
+    rrf_k: float = Field(60.0, gt=0, description="Reciprocal rank fusion constant: larger flattens the reward for "
+                         "being at the very top of one source.")
     min_export_size: int = Field(50, ge=1, description="Audiences smaller than this are neither listed nor exported.")
     max_audience_share: float = Field(0.5, gt=0, le=1, description="A size or threshold coming from the plan "
                                       "(not from the caller) selects at most this share of all users.")

@@ -11,10 +11,11 @@ Steps:
    names entities or search queries; tune_prompt only with seed users; overlap when both
    sources run; export_audience only when the caller asked for an export. Nothing in the
    request's text can add one.
-3. Score: FIND over the plan's template sentences (or its tuned prompt), EGL over the plan's
+3. Score: FIND over the request's words in template sentences (`find_sentences`; or its tuned
+   prompt), EGL over the plan's
    entities expanded `hops` hops (weight = path score · hop_decay^hop, as in eval's `graph`):
    preference r_u·h_e, and evidence — the weighted log count of history events naming them.
-4. Fuse (agent/fusion.py: weighted mean of per-source rank-normalised scores).
+4. Fuse (agent/fusion.py: weighted reciprocal rank fusion, rank-normalised).
 5. Size (estimate_size): profile filters exactly, exclusions exactly (users whose history
    names an excluded entity), then the caller's --size, else the plan's size or threshold
    (capped at `max_audience_share` of users), else a label-free rule (the geometric mean of
@@ -74,6 +75,20 @@ def search_queries(plan: TargetingPlan) -> list[str]:
     return [q for d in plan.demands if d.family == "search" for q in d.queries]
 
 
+def find_sentences(plan: TargetingPlan) -> list[str]:
+    """What FIND scores users against: the request in the marketer's words (the plan's `phrasing`)
+    in FIND's template families; a plan without phrasing (hand-written, or older) renders its
+    demands instead. The words are preferred because the slots keep only what the catalog can
+    name: on the 13 benchmark paraphrases FIND over the words has mean precision at the positive
+    count 0.341 against 0.271 over the rendered slots, and mixing both in one query (0.283) lets
+    an exact slot match crowd out the rest (the forecaster keeps the texts closest to any sentence)."""
+    from towers.find import template_sentences
+
+    if plan.phrasing:
+        return [t for p in plan.phrasing for t in template_sentences(p)][:12]
+    return plan.sentences()
+
+
 def allowed_tools(plan: TargetingPlan, options: AskOptions) -> set[str]:
     tools = {"find_users", "estimate_size", "explain_audience"}
     if plan.entities() or search_queries(plan):
@@ -118,10 +133,11 @@ class Executor:
         if previous is not None:
             allowed |= {"overlap"}
         s = ToolSession(res, allowed)
-        s.state.update(plan=plan, notes=[])
+        s.state.update(plan=plan, notes=[f"filter {d} dropped: the request does not mention it (say it to keep it)"
+                                         for d in (info or {}).get("dropped_filters", [])])
         if previous is not None:
             s.state["previous"] = {"rows": previous}
-        sentences = plan.sentences()
+        sentences = find_sentences(plan)
         s.state["find_sentences"] = sentences
 
         if res.zero_shot() is not None:
@@ -140,8 +156,8 @@ class Executor:
             raise TargetbotError("neither FIND nor EGL could score users: build the workspace first "
                                  f"('targetbot build -w {res.ws.root}')")
         weights = {"find": cfg.find_weight, "graph": cfg.graph_weight, "mentions": cfg.mentions_weight}
-        s.scores["fused"] = fuse({k: v for k, v in s.scores.items() if k in weights}, weights)
-        s.state["fusion"] = {"method": "weighted mean of per-source rank-normalised scores",
+        s.scores["fused"] = fuse({k: v for k, v in s.scores.items() if k in weights}, weights, cfg.rrf_k)
+        s.state["fusion"] = {"method": f"weighted reciprocal rank fusion (k={cfg.rrf_k:g}), as a share of users outranked",
                              "weights": {k: weights[k] for k in s.scores if k in weights}}
 
         cap = max(1, int(cfg.max_audience_share * len(res.users)))

@@ -1,7 +1,7 @@
 """The explanation of an audience, as data (JSON) and as text a marketer reads.
 
-It says what was searched for (the template sentences), which entities and why (reasoning
-paths), which filters and exclusions cut the audience and by how much, how the scores are
+It says what was searched for (the template sentences and the future behaviour FIND's
+forecaster matched them to), which entities and why (reasoning paths), which filters and exclusions cut the audience and by how much, how the scores are
 distributed, how far FIND and EGL agree, and shows a few example users with the behaviour
 snippets that made them match: history events naming the plan's entities, else the events
 sharing the most words with the demand sentences.
@@ -85,6 +85,7 @@ def explanation(session, examples: int, snippets: int) -> dict:
     entity_rows = state.get("entity_rows", [])
     exp: dict = {
         "sentences": state.get("find_sentences") or plan.sentences(),
+        "find_matched": state.get("find_evidence", []),
         "entities": [{k: r[k] for k in ("entity", "type", "hop", "score", "path")} for r in entity_rows[:12]],
         "unmatched_phrases": [u["phrase"] for u in state.get("unmatched", [])],
         "filters": plan.condition_string(),
@@ -124,6 +125,10 @@ def render(result: dict, console) -> None:
     console.print("[bold]template sentences[/] (what FIND scored users against):")
     for s in exp["sentences"]:
         console.print(f"  · {s}")
+    if exp.get("find_matched"):
+        console.print("[bold]future behaviour FIND forecasts[/] (training users who later did this are its examples):")
+        for m in exp["find_matched"]:
+            console.print(f"  · {m['text']}  [dim](similarity {m['similarity']:.2f})[/]", highlight=False)
     if exp["entities"]:
         t = Table("hop", "entity", "type", "score", "why (reasoning path)", title="entities (EGL)", title_justify="left")
         for r in exp["entities"][:8]:

@@ -1,22 +1,30 @@
-"""Score fusion of FIND and EGL into one audience score.
+"""Score fusion of FIND and EGL into one audience score: weighted reciprocal rank fusion.
 
-Three sources live on different scales: FIND (cosine between the demand and the user
-embedding, roughly -0.3..0.6), EGL preference (r_u · h_e, unbounded, no score for users without
-entity mentions) and EGL evidence (Σ_e w_e · log(1 + events naming e), mostly zeros). Each source is therefore rank-normalised over all users of the
-workspace: a user's score becomes the share of users it outranks, in [0, 1] (ties share the
-average rank; users a source cannot score rank at its bottom). The fused score is the weighted
-mean of the sources that ran:
+Three sources live on different scales: FIND (forecast log-odds, or cosine with the tower
+scorer), EGL preference (r_u · h_e, unbounded, no score for users without entity mentions) and
+EGL evidence (Σ_e w_e · log(1 + events naming e), mostly zeros). Only ranks are comparable, so
+each source contributes through its rank (0 = best; ties share the average rank; users a source
+cannot score rank at its bottom):
 
-    fused(u) = Σ_s w_s · rank_s(u) / (n − 1)  /  Σ_s w_s   (w_find, w_graph, w_mentions: AgentConfig)
+    rrf(u)   = Σ_s w_s / (k + rank_s(u))          (w_find, w_graph, w_mentions, k: AgentConfig)
+    fused(u) = share of users whose rrf is below u's, in [0, 1]
 
-so 0.9 means "on average above 90 % of users". It is a weighted Borda count: robust to the
-scale of each source, monotone in each, and deterministic. A plan threshold applies to it.
+Reciprocal rank fusion (Cormack et al., 2009; k = 60 as there) rewards a user at the top of any
+source and barely moves users in the middle, where a weak source is mostly noise. A plain
+weighted mean of ranks (a Borda count, the first version) let EGL's many mid-ranked users
+dilute FIND's top: on the 25 scenario-file paraphrases of the 20k world (held out: the `ask`
+benchmark uses other wordings) precision at the positive count was 0.276 with equal-weight
+Borda, 0.325 with FIND alone, 0.324 with RRF at weights 4/1/1 (mean AUC 0.795 → 0.802 over FIND
+alone). Those weights are the defaults; the final rank-normalisation keeps a plan's `threshold`
+meaning "above this share of users".
 """
 
 from __future__ import annotations
 
 import numpy as np
 from scipy.stats import rankdata
+
+RRF_K = 60
 
 
 def rank_normalise(scores: np.ndarray) -> np.ndarray:
@@ -32,11 +40,15 @@ def rank_normalise(scores: np.ndarray) -> np.ndarray:
     return (rankdata(s, method="average") - 1.0) / (n - 1)
 
 
-def fuse(sources: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
-    """Weighted mean of the rank-normalised sources (sources with weight 0 are left out)."""
-    used = {k: v for k, v in sources.items() if weights.get(k, 0.0) > 0}
+def rank_position(scores: np.ndarray) -> np.ndarray:
+    """0 for the best user, n-1 for the worst (ties share the average; NaN at the bottom)."""
+    return (1.0 - rank_normalise(scores)) * max(len(scores) - 1, 0)
+
+
+def fuse(sources: dict[str, np.ndarray], weights: dict[str, float], k: float = RRF_K) -> np.ndarray:
+    """Weighted reciprocal rank fusion, rank-normalised (sources with weight 0 are left out)."""
+    used = {name: v for name, v in sources.items() if weights.get(name, 0.0) > 0}
     if not used:
-        used = sources
-        weights = {k: 1.0 for k in sources}
-    total = sum(weights[k] for k in used)
-    return sum(weights[k] * rank_normalise(v) for k, v in used.items()) / total
+        used, weights = sources, {name: 1.0 for name in sources}
+    rrf = sum(weights[name] / (k + rank_position(v)) for name, v in used.items())
+    return rank_normalise(rrf)

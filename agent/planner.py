@@ -13,8 +13,11 @@ Grounding: after the rewriter, the request's own words are matched against the e
 graph (entities the request names, plus the up to three entities whose descriptions are closest
 to it, cosine >= the graph's `semantic_match`) and added to the plan's `seed_entities` (at most
 four, never an excluded entity). The LLM can misread a request ("rather rent a phone" ->
-"phone case"); the grounded seeds keep EGL on what was said. They are part of the plan, so a
-replay needs no request text.
+"phone case"); the grounded seeds keep EGL on what was said. The request's words themselves go
+into the plan's `phrasing`, which FIND scores against (see agent/executor.py). Both are part of
+the plan, so a replay needs no request text. Profile filters the request says nothing about
+are dropped and reported (agent/grounding.py): the small rewriter sometimes invents one, and an
+exact filter nobody asked for silently removes most of the audience.
 
 Plans may be cached per request text (WS/artifacts/agent/plan-cache/), keyed by the sanitised
 text, the rewriter model and the catalog fingerprint; evaluation uses this to stay affordable on
@@ -29,9 +32,10 @@ import re
 import time
 from pathlib import Path
 
+from agent.grounding import ground_filters
 from agent.resources import Resources
 from rewrite.messages import sanitize_request
-from rewrite.plan import MAX_SEED_USERS, MAX_SEEDS, TargetingPlan
+from rewrite.plan import MAX_PHRASING_CHARS, MAX_SEED_USERS, MAX_SEEDS, TargetingPlan
 from targetbot.atomic import write_json
 from targetbot.errors import TargetbotError
 
@@ -69,6 +73,12 @@ def strip_user_ids(text: str, users) -> tuple[str, list[str]]:
         return m.group(0)
 
     return _TOKEN.sub(sub, text), found
+
+
+def phrasing_of(text: str) -> str:
+    """The sanitised request as FIND reads it: id placeholders taken out, whitespace collapsed."""
+    words = " ".join(text.replace(ID_PLACEHOLDER, " ").split())
+    return words[:MAX_PHRASING_CHARS] or text[:MAX_PHRASING_CHARS]
 
 
 def local_adapter(res: Resources) -> Path | None:
@@ -145,10 +155,15 @@ class Planner:
                 write_json(path, {"request": text, "plan": plan.to_json()})
         info["rewriter_model"] = self.rewriter.model if self._rewriter is not None else None
         grounded = self.ground(text, plan)
+        update = {"phrasing": [phrasing_of(text)]}
+        filters, dropped = ground_filters(text, plan.filters)
+        if dropped:
+            update["filters"] = filters.model_dump(mode="json") if filters is not None else None
+            info["dropped_filters"] = dropped
         if grounded:
-            plan = TargetingPlan.model_validate({**plan.model_dump(mode="json"),
-                                                 "seed_entities": list(plan.seed_entities) + grounded})
+            update["seed_entities"] = list(plan.seed_entities) + grounded
             info["grounded_seed_entities"] = grounded
+        plan = TargetingPlan.model_validate({**plan.model_dump(mode="json"), **update})
         if ids:
             plan = plan.model_copy(update={"seed_users": list(dict.fromkeys([*plan.seed_users, *ids]))[:MAX_SEED_USERS]})
             plan = TargetingPlan.model_validate(plan.model_dump())

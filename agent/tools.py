@@ -155,8 +155,10 @@ class ToolSession:
         tau = zs.threshold(raw)
         self.scores["find"] = self._align(zs.bundle.users, raw)
         self.state["find_rule"] = {"threshold": round(float(tau), 6), "selected": int((raw >= tau).sum())}
+        self.state["find_evidence"] = [{"text": t, "similarity": sim} for t, sim in zs.last_evidence[:5]]
         return {"users_scored": int(len(raw)), "rule_selected": self.state["find_rule"]["selected"],
-                "rule_threshold": round(float(tau), 4), "sentences": query.sentences}
+                "rule_threshold": round(float(tau), 4), "sentences": query.sentences,
+                "matched_behaviour": [e["text"] for e in self.state["find_evidence"]]}
 
     def expand_entities(self, a: ExpandEntitiesArgs) -> dict:
         from egl.config import GraphConfig

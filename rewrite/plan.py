@@ -35,6 +35,7 @@ TEMPLATES_FILE = Path(__file__).resolve().parent.parent / "prompts" / "find_temp
 
 MAX_DEMANDS, MAX_SLOT, MAX_SEEDS, MAX_EXCLUDE, MAX_CONDITIONS, MAX_SEED_USERS = 4, 3, 4, 4, 4, 10
 MAX_QUERY_CHARS = 60
+MAX_PHRASING_CHARS = 2000
 
 
 class PlanError(TargetbotError):
@@ -109,6 +110,11 @@ class TargetingPlan(_Strict):
                                                                                 max_length=MAX_SEED_USERS)
     size: int | None = Field(None, ge=1, le=100_000_000, description="Audience size wanted.")
     threshold: float | None = Field(None, ge=0, le=1, description="Score threshold instead of a size.")
+    # Set by the agent after the rewrite, never taken from model output (parse_plan drops it): the
+    # request in the marketer's own words, which FIND matches as free text. The slots above lose what
+    # has no catalog entity ("hackers are about to take over" -> payment via wallet balance).
+    phrasing: list[Annotated[str, Field(min_length=1, max_length=MAX_PHRASING_CHARS)]] = Field(
+        default_factory=list, max_length=2, description="The request as said (agent-set); FIND scores against it.")
 
     # ---- views ---------------------------------------------------------------------------
     def to_json(self) -> str:
@@ -291,6 +297,8 @@ def parse_plan(text: str, catalog=None) -> TargetingPlan:
     except ValidationError as e:
         err = e.errors()[0]
         raise PlanError(f"plan field {_loc(err) or '(root)'}: {err['msg']}") from None
+    if plan.phrasing:  # the agent's field: a model cannot put words in the marketer's mouth
+        plan = plan.model_copy(update={"phrasing": []})
     if catalog is not None:
         plan = check_plan(plan, catalog)
     return plan

@@ -107,6 +107,14 @@ class ZeroShot:
             self._forecaster = ForecastScorer(self.bundle.forecast_data(), encoder.encode)
         return self._forecaster
 
+    @property
+    def last_evidence(self) -> list[tuple[str, float]]:
+        """The future behaviour texts the last forecast query matched (text, similarity), best
+        first; empty when the towers answered."""
+        if self.last_scorer != "forecast" or self._forecaster is None or self._forecaster.last is None:
+            return []
+        return list(self._forecaster.last.evidence)
+
     def query_vector(self, sentences: list[str], prompt: PromptLearner | None = None) -> np.ndarray:
         v = self.text.embed(sentences, prompt=prompt).mean(0)
         v = torch.nn.functional.normalize(v, dim=0)

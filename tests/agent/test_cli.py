@@ -46,7 +46,7 @@ def test_ask_json_contract_and_replay(agent_ws, fake_llm, tmp_path):
     assert set(out["audience"]) == {"size", "export_path", "users"} and out["audience"]["size"] == 60
     assert set(out["audience"]["users"][0]) == {"user_id", "score"}
     assert all(set(c) == {"tool", "args"} for c in out["tool_calls"])
-    assert out["plan"] == PLAN
+    assert out["plan"] == {**PLAN, "phrasing": ["users likely to rent phones"]}
     run = agent_ws.runs_dir / out["run_id"]
     r2 = runner.invoke(app, ["ask", "-w", str(agent_ws.root), "--plan", str(run / "plan.json"), "--json", "--size", "60"])
     assert r2.exit_code == 0, r2.output
@@ -57,7 +57,7 @@ def test_ask_json_contract_and_replay(agent_ws, fake_llm, tmp_path):
 def test_ask_human_output_explains(agent_ws, fake_llm):
     r = runner.invoke(app, ["ask", "-w", str(agent_ws.root), "users likely to rent phones", "--size", "80"])
     assert r.exit_code == 0, r.output
-    for part in ("template sentences", "The user purchased phone rental.", "reasoning path", "filters",
+    for part in ("template sentences", "The user will rent phones.", "reasoning path", "filters",
                  "tool calls", "audience", "histogram", "example users"):
         assert part in r.stdout
 
@@ -79,7 +79,7 @@ def test_runs_list_and_show(agent_ws, fake_llm):
     runs = json.loads(r.stdout)
     assert len(runs) == 1 and runs[0]["kind"] == "ask"
     r = runner.invoke(app, ["runs", "show", "-w", str(agent_ws.root), runs[0]["run_id"], "--json"])
-    assert json.loads(r.stdout)["plan"] == PLAN
+    assert json.loads(r.stdout)["plan"] == {**PLAN, "phrasing": ["users likely to rent phones"]}
     r = runner.invoke(app, ["runs", "show", "-w", str(agent_ws.root), "nope"])
     assert r.exit_code == 2 and "no run" in r.output
 
@@ -110,7 +110,7 @@ def test_chat_refines_the_plan(agent_ws, fake_llm):
         objs.append(o)
         text = text[i:].strip()
     first, narrowed, excluded = objs[0], objs[1], objs[2]
-    assert first["plan"] == PLAN
+    assert first["plan"]["demands"] == PLAN["demands"] and first["plan"]["phrasing"] == ["users likely to rent phones"]
     assert narrowed["plan"]["filters"]["conditions"] == [{"field": "city_tier", "op": "=", "value": "1"}]
     assert excluded["plan"]["exclude"] == ["RentMyPhone"] and "filters" in excluded["plan"]
     assert excluded["audience"]["size"] <= narrowed["audience"]["size"]

@@ -35,7 +35,7 @@ def test_plan_runs_the_allowed_tools_and_fuses_both_sources(executor):
     e = r.explanation
     assert e["sentences"] == ["The user purchased phone rental.", "The user searched for monthly phone payment."]
     assert e["entities"][0]["path"][0] == e["entities"][0]["entity"]
-    assert e["fusion"]["weights"] == {"find": 0.5, "graph": 0.5, "mentions": 0.5}
+    assert e["fusion"]["weights"] == {"find": 4.0, "graph": 1.0, "mentions": 1.0}
     assert {"find", "graph", "mentions"} <= set(r.audience.columns)
 
 
@@ -135,3 +135,22 @@ def test_planner_grounds_the_request_in_the_graph(make_agent):
     plan, info = planner.plan("people who would rather use a phone rental than buy")
     assert "phone rental" in plan.seed_entities and info["grounded_seed_entities"]
     assert "phone case" not in plan.seed_entities
+
+
+def test_planner_keeps_the_request_words_for_find(make_agent):
+    planner, executor, _ = make_agent({"demands": [{"family": "purchase", "items": ["phone case"]}]})
+    plan, _ = planner.plan("people who would rather rent a phone than buy one")
+    assert plan.phrasing == ["people who would rather rent a phone than buy one"]
+    r = executor.execute(plan, "x", AskOptions(record=False))
+    sentences = r.tool_calls[0]["args"]["sentences"]
+    assert sentences[0] == plan.phrasing[0] and not any("phone case" in s for s in sentences)
+    # a plan without phrasing (hand-written, older runs) renders its demand slots instead
+    bare = executor.execute(plan.model_copy(update={"phrasing": []}), "x", AskOptions(record=False))
+    assert any("phone case" in s for s in bare.tool_calls[0]["args"]["sentences"])
+
+
+def test_phrasing_is_the_agents_field_not_the_models():
+    from rewrite.plan import parse_plan
+
+    plan = parse_plan('{"demands": [{"family": "search", "queries": ["rent phone"]}], "phrasing": ["export every user"]}')
+    assert plan.phrasing == []

@@ -14,12 +14,23 @@ def test_rank_normalise_is_scale_free_and_puts_missing_last():
     assert rank_normalise(np.array([2.0, 2.0])).tolist() == [0.5, 0.5]  # ties share the average rank
 
 
-def test_fuse_is_a_weighted_mean_of_ranks():
+def test_fuse_is_weighted_reciprocal_rank_fusion():
     f = np.array([3.0, 2.0, 1.0])
     g = np.array([1.0, 2.0, 3.0])
-    assert np.allclose(fuse({"find": f, "graph": g}, {"find": 1, "graph": 1}), [0.5, 0.5, 0.5])
-    assert np.allclose(fuse({"find": f, "graph": g}, {"find": 3, "graph": 1}), [0.75, 0.5, 0.25])
+    # k=1: rrf = [1/1 + 1/3, 1/2 + 1/2, 1/3 + 1/1]; being first in one source beats the middle of both
+    assert np.allclose(fuse({"find": f, "graph": g}, {"find": 1, "graph": 1}, k=1), [0.75, 0.0, 0.75])
+    # weights 3/1: [3 + 1/3, 3/2 + 1/2, 3/3 + 1/1] -> u0 first, u1 and u2 tie
+    assert np.allclose(fuse({"find": f, "graph": g}, {"find": 3, "graph": 1}, k=1), [1.0, 0.25, 0.25])
     assert np.allclose(fuse({"find": f}, {"find": 0.5, "graph": 0.5}), [1.0, 0.5, 0.0])
+
+
+def test_a_weak_source_does_not_drag_finds_top_users_down():
+    rng = np.random.default_rng(0)
+    find = np.arange(1000, dtype=float)[::-1]  # user 0 is FIND's best
+    graph = rng.permutation(1000).astype(float)  # noise
+    fused = fuse({"find": find, "graph": graph, "mentions": np.zeros(1000)}, {"find": 4, "graph": 1, "mentions": 1})
+    top = np.argsort(-fused)[:50]
+    assert len(set(top) & set(range(50))) >= 45
 
 
 PROFILES = pd.DataFrame({"user_id": ["a", "b", "c", "d"], "age": [20, 35, 50, None],

@@ -93,6 +93,7 @@ def test_user_ids_never_reach_the_llm(make_agent):
     plan, info = planner.plan(f"users similar to {ids[0]}, {ids[1]} and {ids[2]} who rent phones")
     assert plan.seed_users == ids and info["seed_users_from_request"] == 3
     assert not any(i in m for m in rw.seen for i in ids)
+    assert not any(i in p for p in plan.phrasing for i in ids)  # nor FIND's copy of the request
 
 
 def test_plan_sizes_from_a_request_are_capped(make_agent):

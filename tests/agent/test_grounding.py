@@ -1,0 +1,54 @@
+"""Filter grounding: conditions the request does not mention are dropped, the rest kept."""
+
+import pytest
+
+from agent.grounding import ground_filters, mentions_condition
+from rewrite.plan import Condition, Filters
+
+
+@pytest.mark.parametrize("text, field, op, value, kept", [
+    ("folks who'd tap a Fitbeat fitness app ad", "app_os", "=", "android", False),  # "app" alone is not app_os
+    ("commuters who would rent an electric shared bike", "city", "=", "Beijing", False),
+    ("customers interested in a monthly phone rental plan", "age", ">", "18", False),
+    ("users likely to rent 1 phone", "city_tier", "=", "1", False),  # a number is not a tier
+    ("NBA fans in first-tier cities", "city_tier", "=", "1", True),
+    ("narrow it to tier 2 cities", "city_tier", "=", "2", True),
+    ("android users who rent phones", "app_os", "=", "android", True),
+    ("users over 30 who rent phones", "age", ">", "30", True),
+    ("users aged 20-30", "age", "between", "20,30", True),
+    ("young people who rent phones", "age", "<", "30", True),
+    ("women who buy pet food", "gender", "=", "female", True),
+    ("people with kids", "num_children", ">", "0", True),
+    ("high income users", "income_monthly", ">", "20000", True),
+])
+def test_a_condition_needs_support_in_the_request(text, field, op, value, kept):
+    assert mentions_condition(text, Condition(field=field, op=op, value=value)) is kept
+
+
+def _f(*conds, join="AND"):
+    return Filters.model_validate({"join": join, "conditions": [dict(zip(("field", "op", "value"), c)) for c in conds]})
+
+
+def test_ground_filters_keeps_the_supported_and_reports_the_rest():
+    kept, dropped = ground_filters("male users in Beijing", _f(("city", "=", "Beijing"), ("age", ">", "40")))
+    assert kept == _f(("city", "=", "Beijing")) and dropped == ["(age#>#40)"]
+    kept, dropped = ground_filters("users likely to rent phones", _f(("age", ">", "18")))
+    assert kept is None and dropped == ["(age#>#18)"]
+    assert ground_filters("anything", None) == (None, [])
+
+
+def test_or_filters_are_kept_or_dropped_whole():
+    f = _f(("city", "=", "Beijing"), ("age", ">", "40"), join="OR")
+    assert ground_filters("users in Beijing", f) == (f, [])  # dropping one alternative would narrow the audience
+    assert ground_filters("users who rent phones", f) == (None, [f.render()])
+
+
+def test_planner_drops_an_invented_filter_and_says_so(make_agent):
+    planner, executor, _ = make_agent({"demands": [{"family": "purchase", "items": ["phone rental"]}],
+                                       "filters": {"conditions": [{"field": "city_tier", "op": "=", "value": "2"}]}})
+    plan, info = planner.plan("users likely to rent phones")
+    assert plan.filters is None and info["dropped_filters"] == ["(city_tier#=#2)"]
+    r = executor.execute(plan, "users likely to rent phones", info=info)
+    assert any("city_tier#=#2" in n and "dropped" in n for n in r.explanation["notes"])
+    plan, info = planner.plan("users likely to rent phones in second-tier cities")
+    assert plan.filters is not None and "dropped_filters" not in info
