@@ -211,7 +211,7 @@ class Executor:
         seeds = set(plan.seed_users)
         k = min(40, self.res.config.negatives_per_seed * len(seeds))
         neg = [u for u in self.res.users.to_numpy()[order] if u not in seeds][:k]
-        s.call("tune_prompt", {"demand": sentences[0], "positives": list(plan.seed_users), "negatives": neg,
+        s.call("tune_prompt", {"demand": sentences[0][:300], "positives": list(plan.seed_users), "negatives": neg,
                                   "steps": self.res.config.tune_steps})
         s.call("find_users", {"sentences": sentences, "use_prompt": True})
 

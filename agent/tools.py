@@ -42,7 +42,7 @@ class _Args(BaseModel):
 class FindUsersArgs(_Args):
     sentences: list[str] = Field(min_length=1, max_length=12, description="Template demand sentences (FIND families).")
     exclude: list[str] = Field(default_factory=list, max_length=4, description="Sentences to push away (soft).")
-    use_prompt: bool = Field(False, description="Score with the prompt tuned by tune_prompt in this session.")
+    use_prompt: bool = Field(False, description="Score with what tune_prompt learnt in this session (seeds or prompt).")
 
 
 class ExpandEntitiesArgs(_Args):
@@ -148,10 +148,11 @@ class ToolSession:
         if zs is None:
             raise TargetbotError(f"FIND is not available: {self.res.missing('zs')}")
         prompt = self.state.get("prompt") if a.use_prompt else None
-        if a.use_prompt and prompt is None:
+        seeds = self.state.get("seeds") if a.use_prompt else None
+        if a.use_prompt and prompt is None and seeds is None:
             raise TargetbotError("use_prompt: no prompt was tuned in this session")
         query = Query.from_demand(a.sentences, a.exclude, templates=False)
-        raw = zs.scores(query, prompt=prompt)
+        raw = zs.scores(query, prompt=prompt, seeds=seeds)
         tau = zs.threshold(raw)
         self.scores["find"] = self._align(zs.bundle.users, raw)
         self.state["find_rule"] = {"threshold": round(float(tau), 6), "selected": int((raw >= tau).sum())}
@@ -212,14 +213,19 @@ class ToolSession:
                 "users_naming_an_entity": self.state["mention_users"]}
 
     def tune_prompt(self, a: TunePromptArgs) -> dict:
-        from towers.fewshot import TuneConfig, tune_prompt
+        from towers.fewshot import TuneConfig, seed_rows, tune_forecast, tune_prompt
 
         zs = self.res.zero_shot()
         if zs is None:
             raise TargetbotError(f"FIND is not available: {self.res.missing('zs')}")
+        if zs.scorer == "forecast":  # the seeds join the demand's forecaster (towers/fewshot.py)
+            info = tune_forecast(zs, a.demand, a.positives, a.negatives)
+            if info is not None:
+                self.state["seeds"] = seed_rows(zs.bundle, a.positives, a.negatives)
+                return {"scorer": "forecast", "pseudo_positives": info["pseudo_positives"], "seconds": info["seconds"]}
         prompt, info = tune_prompt(zs.bundle, a.demand, a.positives, a.negatives, TuneConfig(steps=a.steps))
         self.state["prompt"] = prompt
-        return {k: info[k] for k in ("steps_run", "best_val_loss", "seconds")}
+        return {"scorer": "tower", **{k: info[k] for k in ("steps_run", "best_val_loss", "seconds")}}
 
     def estimate_size(self, a: EstimateSizeArgs) -> dict:
         from agent.filters import filter_mask

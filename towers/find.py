@@ -129,10 +129,13 @@ class ZeroShot:
             return float(np.sort(np.asarray(scores))[::-1][n - 1])
         return decision_threshold(scores, seed=seed)
 
-    def scores(self, query: Query, prompt: PromptLearner | None = None, users: np.ndarray | None = None) -> np.ndarray:
+    def scores(self, query: Query, prompt: PromptLearner | None = None, users: np.ndarray | None = None,
+               seeds: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """Every user's score (or `users`' rows). `seeds`: (positive rows, negative rows) of labelled
+        seed users, which the forecast scorer adds as weighted examples (few-shot)."""
         self.last_scorer = "tower"
         if self.scorer == "forecast" and prompt is None:  # a tuned prompt lives in the text tower
-            s = self.forecaster().scores(query.sentences, query.exclude)
+            s = self.forecaster().scores(query.sentences, query.exclude, seeds)
             if s is not None:
                 self.last_scorer = "forecast"
                 return s if users is None else s[users]
@@ -145,11 +148,11 @@ class ZeroShot:
         return s
 
     def audience(self, query: Query, top_k: int | None = None, threshold: float | None = None,
-                 prompt: PromptLearner | None = None) -> dict:
+                 prompt: PromptLearner | None = None, seeds: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
         """The selected users, best first. Explicit `top_k` / `threshold` go through the faiss
         index (k-NN / range search); otherwise every score is computed for the decision rule."""
         ids = self.bundle.users.to_numpy()
-        if (top_k is not None or threshold is not None) and not query.exclude and self.scorer == "tower":
+        if (top_k is not None or threshold is not None) and not query.exclude and self.scorer == "tower" and seeds is None:
             from towers.index import range_search, search
 
             q = self.query_vector(query.sentences, prompt)
@@ -161,7 +164,7 @@ class ZeroShot:
                 rows, scores = range_search(self.bundle.index(), q, threshold)
                 tau = float(threshold)
         else:
-            s = self.scores(query, prompt)
+            s = self.scores(query, prompt, seeds=seeds)
             tau = self.threshold(s) if threshold is None else float(threshold)
             order = np.argsort(-s, kind="stable")
             rows = order[:top_k] if top_k is not None else order[s[order] >= tau]

@@ -178,8 +178,9 @@ class ForecastScorer:
         evidence = [(self.data.future_texts[c], round(float(v), 4)) for c, v in zip(cols[:10], sims[:10])]
         return Forecast(scores.astype(np.float64), int(y.sum()), evidence)
 
-    def scores(self, sentences: list[str], exclude: list[str] | None = None) -> np.ndarray | None:
-        main = self.forecast(sentences)
+    def scores(self, sentences: list[str], exclude: list[str] | None = None,
+               seeds: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray | None:
+        main = self.forecast(sentences, seeds)
         self.last = main
         if main is None:
             return None

@@ -62,15 +62,21 @@ def find(
 
     ws = Workspace.open(workspace)
     zs = _zero_shot(ws, scorer)
+    learner, seeds = None, None
     if prompt:
-        from towers.fewshot import load_prompt, tuning_sentences
+        from towers.fewshot import load_prompt, seed_rows, tuning_sentences
 
         learner, info = load_prompt(zs.bundle, prompt)
-        query = Query(tuning_sentences(demand) + list(template or []), [e for e in (exclude or []) if e.strip()])
+        if learner is None:  # a forecast record: the seed users join the forecaster's examples
+            if scorer != "forecast":
+                raise TargetbotError(f"prompt '{prompt}' was tuned for the forecast scorer: drop --scorer {scorer}")
+            seeds = seed_rows(zs.bundle, info["positives"], info["negatives"])
+            query = Query.from_demand([demand, *(template or [])], exclude)
+        else:
+            query = Query(tuning_sentences(demand) + list(template or []), [e for e in (exclude or []) if e.strip()])
     else:
-        learner = None
         query = Query.from_demand([demand, *(template or [])], exclude)
-    result = {"demand": demand, **zs.audience(query, top_k=top_k, threshold=threshold, prompt=learner)}
+    result = {"demand": demand, **zs.audience(query, top_k=top_k, threshold=threshold, prompt=learner, seeds=seeds)}
     if prompt:
         result["prompt_name"] = prompt
     if json_out:
@@ -102,35 +108,58 @@ def tune(
     negatives: Annotated[Path, typer.Option(help="File of negative seed user ids.")],
     workspace: WorkspaceOpt = None,
     name: Annotated[Optional[str], typer.Option(help="Save the tuned prompt under this name (default: from the demand).")] = None,
-    steps: Annotated[int, typer.Option(min=1, help="Most optimisation steps (early stopping on held-out seeds).")] = 60,
+    scorer: Annotated[str, typer.Option(help="forecast: add the seeds to the demand's forecaster (default); "
+                                        "tower: CoOp context vectors in the text tower, triplet loss.")] = "forecast",
+    steps: Annotated[int, typer.Option(min=1, help="tower: most optimisation steps (early stopping on held-out seeds).")] = 60,
     top_k: TopK = None,
     threshold: Threshold = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     json_out: JsonOpt = False,
 ) -> None:
-    """Few-shot targeting: tune learnable context vectors of the text tower on seed users.
+    """Few-shot targeting: correct the zero-shot audience with a few labelled seed users.
 
-    The towers stay frozen; a share of the seeds is held out for early stopping. The prompt is
-    saved and reusable with `targetbot find --prompt NAME`.
+    forecast (default): the seeds' latest history joins the demand's forecaster as weighted
+    examples (the demand's words choose the behaviour, the seeds correct it); falls back to the
+    towers when nothing in the training users' future matches the demand. tower: learnable
+    context vectors of the text tower are tuned with FIND's triplet loss, towers frozen, a share
+    of the seeds held out for early stopping. Either is saved by name and reusable with
+    `targetbot find --prompt NAME`.
 
     Example: targetbot tune -w ws "users likely to rent phones" --positives pos.txt --negatives neg.txt
     """
-    from towers.fewshot import TuneConfig, save_prompt, tune_prompt, tuning_sentences
+    from towers.fewshot import TuneConfig, save_prompt, seed_rows, tune_forecast, tune_prompt, tuning_sentences
     from towers.find import Query
 
+    if scorer not in ("forecast", "tower"):
+        raise TargetbotError(f"unknown scorer '{scorer}' (choose forecast or tower)")
     ws = Workspace.open(workspace)
     pos, neg = read_user_ids(positives), read_user_ids(negatives)
-    zs = _zero_shot(ws)
+    zs = _zero_shot(ws, scorer)
     name = name or re.sub(r"[^a-z0-9]+", "-", demand.lower()).strip("-")[:48] or "prompt"
-    with console.status(f"tuning on {len(pos)} positive and {len(neg)} negative seed users"):
-        learner, info = tune_prompt(zs.bundle, demand, pos, neg, TuneConfig(steps=steps, seed=seed))
-    save_prompt(zs.bundle, name, learner, info)
-    result = {"demand": demand, **zs.audience(Query(tuning_sentences(demand), []), top_k=top_k, threshold=threshold,
-                                              prompt=learner), "prompt_name": name,
-              "tuning": {k: info[k] for k in ("steps_run", "best_val_loss", "seconds")}}
+    info = None
+    if scorer == "forecast":
+        with console.status(f"fitting the forecaster with {len(pos)} positive and {len(neg)} negative seed users"):
+            info = tune_forecast(zs, demand, pos, neg)
+        if info is None:
+            console.print("[yellow]nothing in the training users' future matches this demand: tuning the towers' prompt instead[/]")
+            zs = _zero_shot(ws, "tower")
+    if info is not None:
+        save_prompt(zs.bundle, name, None, info)
+        result = {"demand": demand, **zs.audience(Query.from_demand(demand), top_k=top_k, threshold=threshold,
+                                                  seeds=seed_rows(zs.bundle, pos, neg)),
+                  "prompt_name": name, "tuning": {"scorer": "forecast", "pseudo_positives": info["pseudo_positives"],
+                                                  "seconds": info["seconds"]}}
+        done = f"{info['pseudo_positives']:,} pseudo-positives + {len(pos)} / {len(neg)} seeds"
+    else:
+        with console.status(f"tuning on {len(pos)} positive and {len(neg)} negative seed users"):
+            learner, info = tune_prompt(zs.bundle, demand, pos, neg, TuneConfig(steps=steps, seed=seed))
+        save_prompt(zs.bundle, name, learner, info)
+        result = {"demand": demand, **zs.audience(Query(tuning_sentences(demand), []), top_k=top_k, threshold=threshold,
+                                                  prompt=learner), "prompt_name": name,
+                  "tuning": {"scorer": "tower", **{k: info[k] for k in ("steps_run", "best_val_loss", "seconds")}}}
+        done = f"{info['steps_run']} steps, held-out loss {info['best_val_loss']}"
     if json_out:
         emit_json(result)
     else:
         _print_audience(result)
-        out.print(f"saved prompt '{name}' ({info['steps_run']} steps, held-out loss {info['best_val_loss']}); "
-                  f"reuse: targetbot find -w {ws.root} \"{demand}\" --prompt {name}")
+        out.print(f"saved prompt '{name}' ({done}); reuse: targetbot find -w {ws.root} \"{demand}\" --prompt {name}")

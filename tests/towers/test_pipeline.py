@@ -87,19 +87,31 @@ def test_find_cli_json_contract(built):
     assert json.loads(r.stdout)["audience_size"] >= 10  # range search
 
 
-def test_tune_saves_a_reusable_prompt(built, tmp_path):
+@pytest.mark.parametrize("scorer", ["forecast", "tower"])
+def test_tune_saves_a_reusable_prompt(built, tmp_path, scorer):
     ws, _ = built
-    users = Bundle.load(ws).users.to_numpy()
+    bundle = Bundle.load(ws)
+    users = bundle.users.to_numpy()
     (tmp_path / "pos.txt").write_text("\n".join(users[:5]))
     (tmp_path / "neg.csv").write_text("user_id,note\n" + "\n".join(f"{u},x" for u in users[5:10]))
     r = runner.invoke(app, ["tune", "-w", str(ws.root), "users likely to rent phones", "--positives",
                             str(tmp_path / "pos.txt"), "--negatives", str(tmp_path / "neg.csv"), "--name", "renters",
-                            "--steps", "3", "--json"])
+                            "--steps", "3", "--scorer", scorer, "--json"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
-    assert out["prompt_name"] == "renters" and "users" in out
+    assert out["prompt_name"] == "renters" and "users" in out and out["tuning"]["scorer"] == scorer
+    saved = json.loads((bundle.prompts_dir / "renters.json").read_text())
+    assert saved["scorer"] == scorer and saved["positives"] == list(users[:5])
     r = runner.invoke(app, ["find", "-w", str(ws.root), "users likely to rent phones", "--prompt", "renters", "-k", "5", "--json"])
     assert r.exit_code == 0 and json.loads(r.stdout)["prompt_name"] == "renters"
+    if scorer == "forecast":  # the seeds move the forecast: their scores differ from zero-shot's
+        r0 = runner.invoke(app, ["find", "-w", str(ws.root), "users likely to rent phones", "-k", "400", "--json"])
+        r1 = runner.invoke(app, ["find", "-w", str(ws.root), "users likely to rent phones", "--prompt", "renters",
+                                 "-k", "400", "--json"])
+        z = {u["user_id"]: u["score"] for u in json.loads(r0.stdout)["users"]}
+        f = {u["user_id"]: u["score"] for u in json.loads(r1.stdout)["users"]}
+        gain = np.mean([f[u] - z[u] for u in users[:5]]) - np.mean([f[u] - z[u] for u in users[5:10]])
+        assert gain > 0
     r = runner.invoke(app, ["find", "-w", str(ws.root), "x", "--prompt", "nope"])
     assert r.exit_code == 2 and "no tuned prompt 'nope'" in r.output
 
