@@ -133,8 +133,11 @@ class Executor:
         if previous is not None:
             allowed |= {"overlap"}
         s = ToolSession(res, allowed)
+        info = info or {}
         s.state.update(plan=plan, notes=[f"filter {d} dropped: the request does not mention it (say it to keep it)"
-                                         for d in (info or {}).get("dropped_filters", [])])
+                                         for d in info.get("dropped_filters", [])]
+                       + [f"filter {a} added: the request states it, the rewriter's plan missed it"
+                          for a in info.get("added_filters", [])])
         if previous is not None:
             s.state["previous"] = {"rows": previous}
         sentences = find_sentences(plan)

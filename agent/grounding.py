@@ -1,5 +1,5 @@
 """Filter grounding: a profile condition stays in a plan only when the request says something
-about it.
+about it, and a condition the request states plainly is not lost (`recall_filters`).
 
 The rewriter is a 0.5B model; on marketer wordings it sometimes adds a filter nobody asked for
 ("folks who'd tap a Fitbeat ad" -> `app_os = android`, "commuters who would rent an e-bike" ->
@@ -95,3 +95,57 @@ def ground_filters(text: str, filters: Filters | None) -> tuple[Filters | None, 
     if not supported:
         return None, dropped
     return Filters(join=filters.join, conditions=supported), dropped
+
+
+# ---- recall: conditions the request states plainly but the plan lacks ------------------------
+_ORDINAL_TIER = re.compile(r"\b(first|second|third|1st|2nd|3rd)[\s\-]+tier\b|\btier[\s\-]*([123])\b", re.IGNORECASE)
+_ORDINAL_VALUE = {"first": "1", "1st": "1", "second": "2", "2nd": "2", "third": "3", "3rd": "3"}
+
+
+def stated_conditions(text: str, catalog) -> list[Condition]:
+    """Categorical conditions a request states in a fixed form: a tier ("first-tier cities",
+    "tier 2") for a field named like *tier*, or a place value after "in" / "from" ("in Beijing or
+    Shanghai", "from the east"; not after "not" or "outside"). Only exact, unambiguous forms:
+    anything subtler is the rewriter's job."""
+    out: list[Condition] = []
+    for f in getattr(catalog, "fields", []) or []:
+        if f.kind != "categorical" or not f.values:
+            continue
+        if "tier" in f.name.lower():
+            found = []
+            for m in _ORDINAL_TIER.finditer(text):
+                v = _ORDINAL_VALUE.get((m.group(1) or "").lower()) or m.group(2)
+                if v in f.values and v not in found:
+                    found.append(v)
+            if found:
+                out.append(Condition(field=f.name, op="=" if len(found) == 1 else "in", value=",".join(found)))
+            continue
+        found = []
+        for v in f.values:
+            m = re.search(rf"(?<!not )(?<!outside )\b(?:in|from)\s+(?:the\s+)?{re.escape(v)}(?![\w\-])", text, re.IGNORECASE) \
+                if len(v) >= 3 else None
+            if m is None:
+                continue
+            # "in Beijing or Shanghai": the other values listed right after the first
+            listed = re.match(r"(?:\s*(?:,|or|and)\s*(?:the\s+)?[\w'\-]+)*", text[m.end():])
+            tail = listed.group(0) if listed else ""
+            for w in [v] + [u for u in f.values if re.search(rf"\b{re.escape(u)}(?![\w\-])", tail, re.IGNORECASE)]:
+                if w not in found:
+                    found.append(w)
+        if found:
+            out.append(Condition(field=f.name, op="=" if len(found) == 1 else "in", value=",".join(found)))
+    return out
+
+
+def recall_filters(text: str, filters: Filters | None, catalog) -> tuple[Filters | None, list[str]]:
+    """The plan's filters plus the stated conditions on fields it does not constrain (AND-joined
+    plans only: adding to an OR would widen the audience). Returns (filters, the added rendered)."""
+    if filters is not None and filters.join != "AND":
+        return filters, []
+    have = {c.field for c in filters.conditions} if filters is not None else set()
+    room = 4 - len(have)  # MAX_CONDITIONS
+    added = [c for c in stated_conditions(text, catalog) if c.field not in have][:max(room, 0)]
+    if not added:
+        return filters, []
+    conditions = (list(filters.conditions) if filters is not None else []) + added
+    return Filters(join="AND", conditions=conditions), [c.render() for c in added]

@@ -17,7 +17,8 @@ four, never an excluded entity). The LLM can misread a request ("rather rent a p
 into the plan's `phrasing`, which FIND scores against (see agent/executor.py). Both are part of
 the plan, so a replay needs no request text. Profile filters the request says nothing about
 are dropped and reported (agent/grounding.py): the small rewriter sometimes invents one, and an
-exact filter nobody asked for silently removes most of the audience.
+exact filter nobody asked for silently removes most of the audience. Conversely a tier or place
+stated in a fixed form ("in first-tier cities", "in Beijing") that the plan lacks is added.
 
 Plans may be cached per request text (WS/artifacts/agent/plan-cache/), keyed by the sanitised
 text, the rewriter model and the catalog fingerprint; evaluation uses this to stay affordable on
@@ -32,7 +33,7 @@ import re
 import time
 from pathlib import Path
 
-from agent.grounding import ground_filters
+from agent.grounding import ground_filters, recall_filters
 from agent.resources import Resources
 from rewrite.messages import sanitize_request
 from rewrite.plan import MAX_PHRASING_CHARS, MAX_SEED_USERS, MAX_SEEDS, TargetingPlan
@@ -157,9 +158,10 @@ class Planner:
         grounded = self.ground(text, plan)
         update = {"phrasing": [phrasing_of(text)]}
         filters, dropped = ground_filters(text, plan.filters)
-        if dropped:
+        filters, added = recall_filters(text, filters, self.res.catalog)
+        if dropped or added:
             update["filters"] = filters.model_dump(mode="json") if filters is not None else None
-            info["dropped_filters"] = dropped
+            info.update({k: v for k, v in (("dropped_filters", dropped), ("added_filters", added)) if v})
         if grounded:
             update["seed_entities"] = list(plan.seed_entities) + grounded
             info["grounded_seed_entities"] = grounded

@@ -52,3 +52,46 @@ def test_planner_drops_an_invented_filter_and_says_so(make_agent):
     assert any("city_tier#=#2" in n and "dropped" in n for n in r.explanation["notes"])
     plan, info = planner.plan("users likely to rent phones in second-tier cities")
     assert plan.filters is not None and "dropped_filters" not in info
+
+
+class _Field:
+    def __init__(self, name, values):
+        self.name, self.kind, self.values = name, "categorical", values
+
+
+class _Catalog:
+    fields = [_Field("city_tier", ["1", "2", "3"]), _Field("city", ["Beijing", "Shanghai", "Wuhan"]),
+              _Field("region", ["east", "west"])]
+
+
+@pytest.mark.parametrize("text, stated", [
+    ("pet owners shopping for pet food in first-tier cities", ["(city_tier#=#1)"]),
+    ("tier 2 and tier 3 city users", ["(city_tier#in#2,3)"]),
+    ("users in Beijing or Shanghai who rent phones", ["(city#in#Beijing,Shanghai)"]),
+    ("people from the east who like NBA", ["(region#=#east)"]),
+    ("users not in Beijing", []),
+    ("Beijing duck lovers", []),  # a place name alone is not a filter
+    ("users likely to rent phones", []),
+])
+def test_stated_conditions(text, stated):
+    from agent.grounding import stated_conditions
+
+    assert [c.render() for c in stated_conditions(text, _Catalog())] == stated
+
+
+def test_recall_adds_only_fields_the_plan_leaves_open():
+    from agent.grounding import recall_filters
+
+    f, added = recall_filters("users in Beijing in first-tier cities", _f(("city", "=", "Wuhan")), _Catalog())
+    assert added == ["(city_tier#=#1)"] and [c.field for c in f.conditions] == ["city", "city_tier"]
+    f = _f(("age", ">", "30"), join="OR")
+    assert recall_filters("users in first-tier cities", f, _Catalog()) == (f, [])  # never widen an OR
+
+
+def test_planner_adds_a_stated_filter_the_rewriter_missed(make_agent):
+    planner, executor, _ = make_agent({"demands": [{"family": "purchase", "items": ["phone rental"]}]})
+    plan, info = planner.plan("users likely to rent phones in first-tier cities")
+    assert plan.filters.render() == "(city_tier#=#1)" and info["added_filters"] == ["(city_tier#=#1)"]
+    r = executor.execute(plan, "x", info=info)
+    assert any("added" in n for n in r.explanation["notes"])
+    assert (executor.res.profiles.set_index("user_id").loc[r.audience["user_id"], "city_tier"].astype(str) == "1").all()
