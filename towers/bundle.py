@@ -137,7 +137,14 @@ class Bundle:
 
     @property
     def prompts_dir(self) -> Path:
+        """Tuned context vectors: tied to this bundle's text tower, so they live (and go) with it."""
         return self.root / "prompts"
+
+    @property
+    def seed_records_dir(self) -> Path:
+        """Forecast few-shot records (demand + seed ids): independent of the towers, so kept at the
+        workspace level where a rebuild of the towers does not remove them."""
+        return self.root.parents[1] / "prompts"
 
 
 def write_bundle(ws: Workspace, key: str, cfg: TowerConfig, meta: dict, users: pd.Index, tower: UserTower,

@@ -151,19 +151,22 @@ def save_prompt(bundle: Bundle, name: str, prompt: PromptLearner | None, info: d
     the tuned context vectors."""
     if not name or not name.replace("-", "").replace("_", "").isalnum():
         raise TargetbotError(f"prompt name '{name}' must be letters, digits, '-' or '_'")
-    bundle.prompts_dir.mkdir(parents=True, exist_ok=True)
+    d = bundle.prompts_dir if prompt is not None else bundle.seed_records_dir
+    d.mkdir(parents=True, exist_ok=True)
     if prompt is not None:
-        with atomic_path(bundle.prompts_dir / f"{name}.pt") as tmp:
+        with atomic_path(d / f"{name}.pt") as tmp:
             torch.save({"ctx": prompt.ctx.detach()}, tmp)
-    write_json(bundle.prompts_dir / f"{name}.json", {"name": name, "scorer": "tower" if prompt is not None else "forecast",
-                                                     **info})
+    other = (bundle.seed_records_dir if prompt is not None else bundle.prompts_dir) / f"{name}.json"
+    write_json(d / f"{name}.json", {"name": name, "scorer": "tower" if prompt is not None else "forecast", **info})
+    other.unlink(missing_ok=True)  # one record per name: the newest
 
 
 def load_prompt(bundle: Bundle, name: str) -> tuple[PromptLearner | None, dict]:
     """(context vectors, or None for a forecast record; the record's info)."""
-    meta = bundle.prompts_dir / f"{name}.json"
-    if not meta.exists():
-        known = sorted(p.stem for p in bundle.prompts_dir.glob("*.json")) if bundle.prompts_dir.exists() else []
+    dirs = (bundle.prompts_dir, bundle.seed_records_dir)
+    meta = next((d / f"{name}.json" for d in dirs if (d / f"{name}.json").exists()), None)
+    if meta is None:
+        known = sorted({p.stem for d in dirs if d.exists() for p in d.glob("*.json")})
         raise TargetbotError(f"no tuned prompt '{name}' (prompts: {', '.join(known) or 'none yet; create one with targetbot tune'})")
     info = json.loads(meta.read_text())
     if info.get("scorer") == "forecast":

@@ -100,7 +100,8 @@ def test_tune_saves_a_reusable_prompt(built, tmp_path, scorer):
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert out["prompt_name"] == "renters" and "users" in out and out["tuning"]["scorer"] == scorer
-    saved = json.loads((bundle.prompts_dir / "renters.json").read_text())
+    where = bundle.seed_records_dir if scorer == "forecast" else bundle.prompts_dir  # seed records outlive the towers
+    saved = json.loads((where / "renters.json").read_text())
     assert saved["scorer"] == scorer and saved["positives"] == list(users[:5])
     r = runner.invoke(app, ["find", "-w", str(ws.root), "users likely to rent phones", "--prompt", "renters", "-k", "5", "--json"])
     assert r.exit_code == 0 and json.loads(r.stdout)["prompt_name"] == "renters"
