@@ -89,6 +89,16 @@ def find_sentences(plan: TargetingPlan) -> list[str]:
     return plan.sentences()
 
 
+def planning_notes(info: dict) -> list[str]:
+    """What the planner changed or could not do, in words for the explanation."""
+    notes = []
+    if info.get("plan_error"):
+        notes.append(f"the rewriter gave no valid plan ({info['plan_error']}): targeted by the request's words only")
+    notes += [f"filter {d} dropped: the request does not mention it (say it to keep it)" for d in info.get("dropped_filters", [])]
+    notes += [f"filter {a} added: the request states it, the rewriter's plan missed it" for a in info.get("added_filters", [])]
+    return notes
+
+
 def allowed_tools(plan: TargetingPlan, options: AskOptions) -> set[str]:
     tools = {"find_users", "estimate_size", "explain_audience"}
     if plan.entities() or search_queries(plan):
@@ -133,11 +143,7 @@ class Executor:
         if previous is not None:
             allowed |= {"overlap"}
         s = ToolSession(res, allowed)
-        info = info or {}
-        s.state.update(plan=plan, notes=[f"filter {d} dropped: the request does not mention it (say it to keep it)"
-                                         for d in info.get("dropped_filters", [])]
-                       + [f"filter {a} added: the request states it, the rewriter's plan missed it"
-                          for a in info.get("added_filters", [])])
+        s.state.update(plan=plan, notes=planning_notes(info or {}))
         if previous is not None:
             s.state["previous"] = {"rows": previous}
         sentences = find_sentences(plan)

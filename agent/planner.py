@@ -20,6 +20,11 @@ are dropped and reported (agent/grounding.py): the small rewriter sometimes inve
 exact filter nobody asked for silently removes most of the audience. Conversely a tier or place
 stated in a fixed form ("in first-tier cities", "in Beijing") that the plan lacks is added.
 
+When the rewriter gives no valid plan even after its repair turn (say, it both targets and
+excludes an entity), the request is targeted by its words alone (`words_only_plan`: FIND over the
+phrasing, EGL over the core phrase as a search query) and the answer says so; that fallback is
+never cached.
+
 Plans may be cached per request text (WS/artifacts/agent/plan-cache/), keyed by the sanitised
 text, the rewriter model and the catalog fingerprint; evaluation uses this to stay affordable on
 a CPU. `ask` does not, unless told to.
@@ -36,7 +41,7 @@ from pathlib import Path
 from agent.grounding import ground_filters, recall_filters
 from agent.resources import Resources
 from rewrite.messages import sanitize_request
-from rewrite.plan import MAX_PHRASING_CHARS, MAX_SEED_USERS, MAX_SEEDS, TargetingPlan
+from rewrite.plan import MAX_PHRASING_CHARS, MAX_QUERY_CHARS, MAX_SEED_USERS, MAX_SEEDS, PlanError, TargetingPlan
 from targetbot.atomic import write_json
 from targetbot.errors import TargetbotError
 
@@ -80,6 +85,16 @@ def phrasing_of(text: str) -> str:
     """The sanitised request as FIND reads it: id placeholders taken out, whitespace collapsed."""
     words = " ".join(text.replace(ID_PLACEHOLDER, " ").split())
     return words[:MAX_PHRASING_CHARS] or text[:MAX_PHRASING_CHARS]
+
+
+def words_only_plan(text: str) -> TargetingPlan:
+    """The plan used when the rewriter returns no valid plan: one search demand on the request's
+    core phrase (EGL matches it to entities as it can) and the words for FIND. It can call no tool
+    that any other plan could not."""
+    from towers.find import core_phrase
+
+    query = " ".join(core_phrase(phrasing_of(text)).split()[:8])[:MAX_QUERY_CHARS].strip() or "anything"
+    return TargetingPlan.model_validate({"demands": [{"family": "search", "queries": [query]}]})
 
 
 def local_adapter(res: Resources) -> Path | None:
@@ -149,11 +164,16 @@ class Planner:
             plan = TargetingPlan.model_validate_json(json.loads(path.read_text())["plan"])
             info = {"plan_source": "cache", "plan_seconds": round(time.perf_counter() - t, 3)}
         else:
-            r = self.rewriter.rewrite(text)
-            plan = r.plan
-            info = {"plan_source": "rewriter", "plan_seconds": round(r.seconds, 3), "plan_attempts": r.attempts}
-            if path is not None:
-                write_json(path, {"request": text, "plan": plan.to_json()})
+            try:
+                r = self.rewriter.rewrite(text)
+            except PlanError as e:  # no valid plan even after the repair turn: target by the words
+                plan = words_only_plan(text)
+                info = {"plan_source": "words only", "plan_error": str(e), "plan_seconds": round(time.perf_counter() - t, 3)}
+            else:
+                plan = r.plan
+                info = {"plan_source": "rewriter", "plan_seconds": round(r.seconds, 3), "plan_attempts": r.attempts}
+                if path is not None:
+                    write_json(path, {"request": text, "plan": plan.to_json()})
         info["rewriter_model"] = self.rewriter.model if self._rewriter is not None else None
         grounded = self.ground(text, plan)
         update = {"phrasing": [phrasing_of(text)]}

@@ -65,7 +65,8 @@ def main() -> None:
             find = np.nan_to_num(r.session.scores["find"], nan=-1e9)
             row.update(ask_p=round(precision_at_k(y, fused[rows], k), 4), ask_auc=round(auc(y, fused[rows]), 4),
                        find_p=round(precision_at_k(y, find[rows], k), 4),
-                       dropped_filters=info.get("dropped_filters", []), plan=plan.to_json())
+                       dropped_filters=info.get("dropped_filters", []), plan=plan.to_json(),
+                       plan_source=info.get("plan_source"))
             out.append(row)
             print(f"{s.name:18s} {words[:58]:58s} keyword {row['keyword_p']:.3f}  ask {row['ask_p']:.3f}  "
                   f"find {row['find_p']:.3f}", file=sys.stderr)
@@ -76,6 +77,7 @@ def main() -> None:
                "mean_p": {m: round(float(np.mean([r[f"{m}_p"] or 0 for r in out])), 4) for m in ("keyword", "ask", "find")},
                "mean_auc": {m: round(float(np.mean([r[f"{m}_auc"] for r in out])), 4) for m in ("keyword", "ask")},
                "plan_errors": sum("error" in r for r in out),
+               "words_only_plans": sum(r.get("plan_source") == "words only" for r in out),
                "dropped_filters": sum(bool(r.get("dropped_filters")) for r in out)}
     if args.json:
         print(json.dumps({"rows": out, "summary": summary}, indent=1))

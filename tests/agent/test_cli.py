@@ -65,12 +65,19 @@ def test_ask_human_output_explains(agent_ws, fake_llm):
 @pytest.mark.parametrize("args, message", [
     (["   "], "empty request"),
     (["x" * 10_000], "request too long"),
-    (["users who like boom"], "unknown entity"),
     ([], "give a request"),
 ])
 def test_ask_errors_are_one_line(agent_ws, fake_llm, args, message):
     r = runner.invoke(app, ["ask", "-w", str(agent_ws.root), *args])
     assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output
+
+
+def test_ask_without_a_valid_plan_targets_the_words_and_says_so(agent_ws, fake_llm):
+    r = runner.invoke(app, ["ask", "-w", str(agent_ws.root), "users who like boom", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["plan"]["demands"] == [{"family": "search", "queries": ["like boom"]}]
+    assert any("no valid plan" in n and "unknown entity" in n for n in out["explanation"]["notes"])
 
 
 def test_runs_list_and_show(agent_ws, fake_llm):
@@ -93,7 +100,7 @@ def test_batch_reports_row_errors_and_goes_on(agent_ws, fake_llm, tmp_path):
     rows = {x["id"]: x for x in json.loads(r.stdout)["rows"]}
     assert rows["phones"]["status"] == "ok" and rows["phones"]["size"] == 60
     assert (tmp_path / "out" / "phones.csv").exists() and (tmp_path / "out" / "summary.csv").exists()
-    assert rows["bad"]["status"] == "error" and "unknown entity" in rows["bad"]["error"]
+    assert rows["bad"]["status"] == "ok"  # no valid plan: targeted by the words, with a note
     assert rows["empty"]["status"] == "error" and "empty request" in rows["empty"]["error"]
     assert rows["pets"]["status"] == "error" and "not a number" in rows["pets"]["error"]
     assert rows["small"]["status"].startswith("too small") and not (tmp_path / "out" / "small.csv").exists()
