@@ -57,8 +57,8 @@ def test_ask_json_contract_and_replay(agent_ws, fake_llm, tmp_path):
 def test_ask_human_output_explains(agent_ws, fake_llm):
     r = runner.invoke(app, ["ask", "-w", str(agent_ws.root), "users likely to rent phones", "--size", "80"])
     assert r.exit_code == 0, r.output
-    for part in ("template sentences", "The user will rent phones.", "future behaviour FIND forecasts", "reasoning path", "filters",
-                 "tool calls", "audience", "histogram", "example users"):
+    for part in ("template sentences", "The user will rent phones.", "future behaviour FIND forecasts",
+                 "reasoning path", "filters", "tool calls", "audience", "histogram", "example users"):
         assert part in r.stdout
 
 
