@@ -48,6 +48,7 @@ class ForecastSettings:
     C: float = 0.03  # strong L2: the pseudo-labels are noisy
     exclusion_weight: float = 0.5
     seed_share: float = 1.0  # few-shot: seed positives' total weight / pseudo-positives' (3.0 measured worse)
+    adaptive_seed_share: bool = True  # scale seed_share by how badly the zero-shot forecast ranks the seeds
 
 
 @dataclass
@@ -134,6 +135,15 @@ class Forecast:
     evidence: list[tuple[str, float]]  # matched future texts with their cosine, best first
 
 
+def seed_trust(pos_scores: np.ndarray, neg_scores: np.ndarray) -> float:
+    """How much the seeds should move a zero-shot forecast: 1 when it ranks the seed positives no
+    better than chance (AUC over the seed pairs <= 0.5), falling linearly to 0.1 when it already
+    ranks every positive above every negative. The seeds are ten labels; where the demand's words
+    alone already separate them, weighting them fully mostly adds their sampling noise."""
+    pairs = (pos_scores[:, None] > neg_scores[None, :]).mean() + 0.5 * (pos_scores[:, None] == neg_scores[None, :]).mean()
+    return float(np.clip(2.0 * (1.0 - pairs), 0.1, 1.0))
+
+
 def expected_audience(log_odds: np.ndarray) -> int:
     """The label-free audience size: how many users the forecaster expects to do the behaviour
     (the sum of its probabilities, which logistic regression calibrates to the pseudo-outcome's
@@ -169,7 +179,12 @@ class ForecastScorer:
         X, w = self.data.history_input[self.data.train_rows], np.ones(len(y))
         if seeds is not None and len(seeds[0]):
             pos, neg = (np.asarray(r, dtype=np.int64) for r in seeds)
-            sw = max(1.0, self.s.seed_share * float(y.sum()) / len(pos))
+            share = self.s.seed_share
+            if self.s.adaptive_seed_share and len(neg):
+                zero = LogisticRegression(C=self.s.C, max_iter=300).fit(X, y).decision_function(
+                    self.data.history_latest[np.r_[pos, neg]])
+                share *= seed_trust(zero[:len(pos)], zero[len(pos):])
+            sw = max(1.0, share * float(y.sum()) / len(pos))
             X = sp.vstack([X, self.data.history_latest[pos], self.data.history_latest[neg]]).tocsr()
             y = np.r_[y, np.ones(len(pos), bool), np.zeros(len(neg), bool)]
             w = np.r_[w, np.full(len(pos) + len(neg), sw)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import pandas as pd
 import scipy.sparse as sp
 
@@ -76,3 +77,13 @@ def test_seed_users_steer_the_forecaster():
     seeded = scorer.forecast(["rent a phone"], seeds=(pos, neg)).scores
     gap = lambda s: s[x[:, 1] > 0].mean() - s[x[:, 1] == 0].mean()
     assert gap(seeded) > gap(plain)
+
+
+def test_seed_trust_falls_as_the_zero_shot_ranking_of_the_seeds_improves():
+    from towers.forecast import seed_trust
+
+    neg = np.array([0.0, 1.0])
+    assert seed_trust(np.array([2.0, 3.0]), neg) == pytest.approx(0.1)  # every positive above every negative
+    assert seed_trust(np.array([0.5, 0.5]), neg) == pytest.approx(1.0)  # seed AUC 0.5: no better than chance
+    assert seed_trust(np.array([-1.0, -2.0]), neg) == pytest.approx(1.0)  # worse than chance: full weight
+    assert seed_trust(np.array([0.5, 2.0]), neg) == pytest.approx(0.5)  # seed AUC 0.75
