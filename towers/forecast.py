@@ -10,8 +10,13 @@ This scorer keeps the premise and drops the bottleneck, one demand at a time:
    (MiniLM cosine, the representation center's vectors) against every behaviour text that
    training users produced in their target window; texts within `margin` of the best match
    (at most `max_texts`) are taken.
-2. *Who did it, and what did their history look like before?* Training users with one of those
-   texts in their target window are the pseudo-positives — no labels are read. A sparse
+2. *Who did it, and what did their history look like before?* Training users for whom those
+   texts make up a larger share of their target window than they do on average over all
+   training users are the pseudo-positives — no labels are read. Where the behaviour is rare
+   (most of the 20k world) that is simply "did it at all"; where nearly everyone does it
+   (everyone watches some comedy), it picks the users it is typical of rather than the most
+   active ones (MovieLens genres: mean AUC 0.534 with "did it at all", 0.578 with the share;
+   the 20k world: 0.8115 and 0.8114). A sparse
    logistic regression from their input-window history (log counts of texts, merchants, items,
    categories, plus profile codes) to that outcome is fitted in about a second.
 3. *Who is likely to do it next?* The regression scores every user's latest history windows.
@@ -135,6 +140,14 @@ class Forecast:
     evidence: list[tuple[str, float]]  # matched future texts with their cosine, best first
 
 
+def enriched(future: sp.csr_matrix, cols: np.ndarray) -> np.ndarray:
+    """Users whose target window holds a larger share of the matched texts than the mean share
+    over all users (the pseudo-label; see the module doc)."""
+    matched = np.asarray(future[:, cols].sum(axis=1), dtype=np.float64).ravel()
+    share = matched / np.maximum(np.asarray(future.sum(axis=1), dtype=np.float64).ravel(), 1.0)
+    return share > share.mean()
+
+
 def seed_trust(pos_scores: np.ndarray, neg_scores: np.ndarray) -> float:
     """How much the seeds should move a zero-shot forecast: 1 when it ranks the seed positives no
     better than chance (AUC over the seed pairs <= 0.5), falling linearly to 0.1 when it already
@@ -173,7 +186,7 @@ class ForecastScorer:
         history is added as training examples, weighted so that the seed positives together count
         as much as all pseudo-positives: the demand's words choose the behaviour, the seeds correct it."""
         cols, sims = self.matches(sentences)
-        y = np.asarray(self.data.future[:, cols].sum(axis=1)).ravel() > 0
+        y = enriched(self.data.future, cols)
         if y.sum() < self.s.min_positives or y.all():
             return None
         X, w = self.data.history_input[self.data.train_rows], np.ones(len(y))
