@@ -7,12 +7,13 @@ The rewriter is a 0.5B model; on marketer wordings it sometimes adds a filter no
 audience (on the benchmark paraphrases: 91 % of users twice, 51 % once). A condition is kept
 when the request mentions
 
-* one of its values as a word ("Beijing", "male"), a tier or rank by number or ordinal
-  ("tier 1", "first-tier", "1st"), or, for a comparison, all of its numbers ("over 30",
-  "aged 20-30"), or
-* its field: the words of the column name ("income" for `income_monthly`, "children" for
-  `num_children`; both "app" and "os" for `app_os`) or one of a few everyday words for the common fields (`CUES`: "young",
-  "seniors" for age; "women", "men" for gender; ...).
+* one of its values as a word ("Beijing", "male"), an everyday word for it (`VALUE_CUES`:
+  "women" for female), a tier or rank by number or ordinal ("tier 1", "first-tier", "1st"),
+  or, for a comparison, all of its numbers ("over 30", "aged 20-30"), or
+* for a comparison or a numeric code only: its field, by the words of the column name ("income"
+  for `income_monthly`, "car owners" for `car_owner = 1`; both "app" and "os" for `app_os`) or
+  one of a few everyday words for the common fields (`CUES`: "young", "seniors" for age). Naming
+  the field does not support a particular category ("cities" is not `city = Beijing`).
 
 Dropped conditions are reported (plan info and the explanation), never applied, so the marketer
 can restate them. Deterministic, no model; the grounded plan is what gets recorded and replayed.
@@ -29,8 +30,6 @@ from rewrite.plan import Condition, Filters
 CUES: dict[str, tuple[str, ...]] = {
     "age": ("young", "younger", "youth", "old", "older", "elderly", "senior", "seniors", "adult", "adults", "teen",
             "teens", "teenager", "teenagers", "aged", "retiree", "retirees", "millennial", "millennials", "gen z"),
-    "gender": ("women", "woman", "men", "man", "female", "females", "male", "males", "ladies", "girls", "boys", "guys",
-               "mothers", "moms", "fathers", "dads"),
     "income": ("rich", "wealthy", "affluent", "salary", "earn", "earners", "earning", "high-income", "low-income",
                "well-off", "poor"),
     "city": ("city", "cities", "urban", "metropolitan"),
@@ -40,6 +39,11 @@ CUES: dict[str, tuple[str, ...]] = {
     "car": ("car", "cars", "driver", "drivers", "vehicle", "vehicles"),
     "home": ("homeowner", "homeowners", "renters", "tenant", "tenants"),
     "credit": ("credit",),
+}
+# Everyday words for a categorical value ("women" for gender = female).
+VALUE_CUES: dict[str, tuple[str, ...]] = {
+    "female": ("women", "woman", "ladies", "lady", "girls", "mothers", "moms", "mums", "wives"),
+    "male": ("men", "man", "guys", "boys", "fathers", "dads", "husbands"),
 }
 _GENERIC = {"has", "num", "type", "level", "months", "month", "years", "year", "monthly", "count", "score", "history",
             "status", "is", "id"}
@@ -73,14 +77,21 @@ def mentions_condition(text: str, c: Condition) -> bool:
         lv = v.lower()
         if not lv:
             continue
-        if re.search(rf"(?<![a-z0-9]){re.escape(lv)}(?![a-z0-9])", low) and not lv.replace(".", "").isdigit():
+        if re.search(rf"(?<![a-z0-9]){re.escape(lv)}s?(?![a-z0-9])", low) and not lv.replace(".", "").isdigit():
             return True
         if lv in _ORDINALS and (words & set(_ORDINALS[lv]) or re.search(rf"\b(tier|level|rank)[\s\-]*{lv}\b", low)):
             return True
+        if words & set(VALUE_CUES.get(lv, ())):
+            return True
     nums = [float(v) for v in values if re.fullmatch(r"-?\d+(?:\.\d+)?", v)]
-    if c.op in (">", ">=", "<", "<=", "between") and nums and set(nums) <= _numbers(text):
+    comparison = c.op in (">", ">=", "<", "<=", "between")
+    if comparison and nums and set(nums) <= _numbers(text):
         return True
-    return field_mentioned(c.field, low, words)
+    # naming the field supports a comparison or a numeric code ("car owners" -> car_owner = 1), not
+    # a particular category: "first-tier cities" says nothing about city = Beijing
+    if comparison or (nums and len(nums) == len(values)):
+        return field_mentioned(c.field, low, words)
+    return False
 
 
 def ground_filters(text: str, filters: Filters | None) -> tuple[Filters | None, list[str]]:

@@ -11,6 +11,9 @@ from rewrite.plan import Condition, Filters
     ("commuters who would rent an electric shared bike", "city", "=", "Beijing", False),
     ("customers interested in a monthly phone rental plan", "age", ">", "18", False),
     ("users likely to rent 1 phone", "city_tier", "=", "1", False),  # a number is not a tier
+    ("narrow it to first-tier cities", "city", "=", "Beijing", False),  # "cities" names no city
+    ("car owners who might sell", "car_owner", "=", "1", True),
+    ("females who buy pet food", "gender", "=", "female", True),
     ("NBA fans in first-tier cities", "city_tier", "=", "1", True),
     ("narrow it to tier 2 cities", "city_tier", "=", "2", True),
     ("android users who rent phones", "app_os", "=", "android", True),
