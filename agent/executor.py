@@ -11,10 +11,10 @@ Steps:
    names entities or search queries; tune_prompt only with seed users; overlap when both
    sources run; export_audience only when the caller asked for an export. Nothing in the
    request's text can add one.
-3. Score: FIND over the request's words in template sentences (`find_sentences`; or its tuned
-   prompt), EGL over the plan's
-   entities expanded `hops` hops (weight = path score · hop_decay^hop, as in eval's `graph`):
-   preference r_u·h_e, and evidence — the weighted log count of history events naming them.
+3. Score: FIND over the request's words in template sentences (`find_sentences`; with seed
+   users, the few-shot forecaster), EGL over the plan's entities expanded `hops` hops (weight =
+   path score · hop_decay^hop, as in eval's `graph`): preference r_u·h_e, and evidence — the
+   weighted log count of history events naming them.
 4. Fuse (agent/fusion.py: weighted reciprocal rank fusion, rank-normalised).
 5. Size (estimate_size): profile filters exactly, exclusions exactly (users whose history
    names an excluded entity), then the caller's --size, else the plan's size or threshold
