@@ -9,8 +9,8 @@ Two ways, following the two zero-shot scorers (towers/find.py):
   AUC against 0.811 for zero-shot `find` and 0.624 for `umlp` (eval method `forecast-fewshot`).
 * `tower`: CoOp-style prompt tuning (FIND Sec. 3.4, `tune_prompt`, eval method `find-fewshot`).
 
-CoOp prompt tuning: learnable context vectors are inserted into the text tower's input before the demand's
-template sentences; only they are trained, with the triplet loss of FIND Eq. 14 between the
+CoOp prompt tuning: learnable context vectors are inserted into the text tower's input before
+the demand's template sentences; only they are trained, with the triplet loss of FIND Eq. 14 between the
 resulting demand embedding and the (frozen) embeddings of positive and negative seed users.
 Prompt tuning over-fits quickly with few shots, so a share of the seeds is held out and
 training stops when their triplet loss stops improving; the best context is kept. The tuned
