@@ -10,11 +10,12 @@ Two ways, following the two zero-shot scorers (towers/find.py):
 * `tower`: CoOp-style prompt tuning (FIND Sec. 3.4, `tune_prompt`, eval method `find-fewshot`).
 
 CoOp prompt tuning: learnable context vectors are inserted into the text tower's input before
-the demand's template sentences; only they are trained, with the triplet loss of FIND Eq. 14 between the
-resulting demand embedding and the (frozen) embeddings of positive and negative seed users.
-Prompt tuning over-fits quickly with few shots, so a share of the seeds is held out and
-training stops when their triplet loss stops improving; the best context is kept. The tuned
-prompt is saved by name in the tower bundle and reused with `find --prompt NAME`.
+the demand's template sentences; only they are trained, with the triplet loss of FIND Eq. 14
+between the resulting demand embedding and the (frozen) embeddings of positive and negative seed
+users. Prompt tuning over-fits quickly with few shots, so a share of the seeds is held out and
+training stops when their triplet loss stops improving; the best context is kept. Tuned context
+vectors are saved by name in the tower bundle (they belong to its text tower); forecast records
+in the workspace (`Bundle.seed_records_dir`), where a tower rebuild leaves them.
 """
 
 from __future__ import annotations
