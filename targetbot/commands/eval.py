@@ -62,6 +62,8 @@ def run(
     report: Annotated[Optional[Path], typer.Option(help="Also write a Markdown report to this file.")] = None,
     requests: Annotated[Optional[Path], typer.Option(help="rewrite suite: JSONL of requests with expected families, entities, exclusions.")] = None,
     models: Annotated[Optional[str], typer.Option(help="rewrite suite: comma-separated models to compare, e.g. base,tuned.")] = None,
+    repeats: Annotated[int, typer.Option(min=1, help="graph suite: train ALPC and its ablations with this many "
+                                         "seeds and report mean and std.")] = 1,
     json_out: JsonOpt = False,
 ) -> None:
     """Run targeting methods on every scenario: AUC, KS, accuracy/precision/recall at each method's own rule.
@@ -77,7 +79,8 @@ def run(
     ws = Workspace.open(workspace)
     method_list = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
     scenario_list = [s.strip() for s in scenarios.split(",") if s.strip()] if scenarios else None
-    options = {"requests": requests, "models": [m.strip() for m in models.split(",")] if models else None}
+    options = {"requests": requests, "models": [m.strip() for m in models.split(",")] if models else None,
+               "repeats": repeats}
     with console.status("evaluating") as status:
         result = run_any(ws, suite, method_list, scenario_list, seed=seed,
                          progress=lambda m: status.update(f"evaluating {m}"), options=options)

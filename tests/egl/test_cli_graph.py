@@ -154,3 +154,12 @@ def test_show_evidence_in_words(graph_world):
     assert r.exit_code == 0, r.output
     assert "similar descriptions" in r.stdout or "together in" in r.stdout
     assert "co-occurrence" not in r.stdout
+
+
+def test_graph_suite_repeats_trains_alpc_and_ablations_on_the_same_seeds(graph_world):
+    r = invoke("eval", "run", "-w", graph_world.root, "--suite", "graph", "--methods",
+               "alpc,alpc_no_contrastive", "--repeats", 2, "--json")
+    assert r.exit_code == 0, r.output
+    rows = {x["method"]: x for x in json.loads(r.stdout)["results"]}
+    for name in ("alpc", "alpc_no_contrastive"):
+        assert rows[name]["repeats"] == 2 and rows[name]["acc_std"] >= 0 and 0 <= rows[name]["acc"] <= 1
