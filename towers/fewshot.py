@@ -132,19 +132,22 @@ def seed_rows(bundle: Bundle, positives: list[str], negatives: list[str]) -> tup
 
 
 def tune_forecast(zs, demand: str, positives: list[str], negatives: list[str]) -> dict | None:
-    """Few-shot on the forecast scorer: check the seeds and fit once (the fit is repeated, cheaply,
-    whenever the record is used). None when nothing in the training users' future matches the
-    demand, i.e. the forecaster has no pseudo-positives to start from (use the towers then)."""
+    """Few-shot on the forecast scorer: the record to save (demand, seed ids, what the demand
+    matched), after checking the seeds and that the demand has pseudo-positives. Nothing is fitted
+    here: the forecaster is fitted, with the seeds, whenever the record is used. None when nothing
+    in the training users' future matches the demand (use the towers then)."""
     from towers.find import Query
 
     t0 = time.perf_counter()
-    seeds = seed_rows(zs.bundle, positives, negatives)
-    f = zs.forecaster().forecast(Query.from_demand(demand).sentences, seeds=seeds)
-    if f is None:
+    seed_rows(zs.bundle, positives, negatives)
+    f = zs.forecaster()
+    labels = f.pseudo_labels(Query.from_demand(demand).sentences)
+    if labels is None:
         return None
+    cols, _, y = labels
     return {"scorer": "forecast", "demand": demand, "positives": [str(x) for x in positives],
-            "negatives": [str(x) for x in negatives], "pseudo_positives": f.positives,
-            "matched_behaviour": [t for t, _ in f.evidence[:5]], "seconds": round(time.perf_counter() - t0, 2)}
+            "negatives": [str(x) for x in negatives], "pseudo_positives": int(y.sum()),
+            "matched_behaviour": [f.data.future_texts[c] for c in cols[:5]], "seconds": round(time.perf_counter() - t0, 2)}
 
 
 def save_prompt(bundle: Bundle, name: str, prompt: PromptLearner | None, info: dict) -> None:

@@ -136,7 +136,7 @@ def _profile_features(codec, profiles: pd.DataFrame) -> sp.csr_matrix:
 @dataclass
 class Forecast:
     scores: np.ndarray  # every user of the bundle, log-odds
-    positives: int  # training users who did a matching behaviour
+    positives: int  # pseudo-positives: training users enriched in the matched behaviour (seeds not counted)
     evidence: list[tuple[str, float]]  # matched future texts with their cosine, best first
 
 
@@ -181,30 +181,41 @@ class ForecastScorer:
         order = order[sim[order] >= sim[order[0]] - self.s.margin][: self.s.max_texts]
         return order, sim[order]
 
-    def forecast(self, sentences: list[str], seeds: tuple[np.ndarray, np.ndarray] | None = None) -> Forecast | None:
-        """`seeds`: optional (positive rows, negative rows) of labelled users (few-shot). Their latest
-        history is added as training examples, weighted so that the seed positives together count
-        as much as all pseudo-positives: the demand's words choose the behaviour, the seeds correct it."""
+    def pseudo_labels(self, sentences: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(matched future-text columns, their similarities, training users' pseudo-labels), or None
+        when too few (or all) training users qualify - cheap: no model is fitted."""
         cols, sims = self.matches(sentences)
         y = enriched(self.data.future, cols)
         if y.sum() < self.s.min_positives or y.all():
             return None
+        return cols, sims, y
+
+    def _fit(self, X: sp.csr_matrix, y: np.ndarray, weight: np.ndarray | None = None) -> LogisticRegression:
+        return LogisticRegression(C=self.s.C, max_iter=300).fit(X, y, sample_weight=weight)
+
+    def forecast(self, sentences: list[str], seeds: tuple[np.ndarray, np.ndarray] | None = None) -> Forecast | None:
+        """`seeds`: optional (positive rows, negative rows) of labelled users (few-shot). Their latest
+        history is added as training examples, weighted so that the seed positives together count
+        as much as all pseudo-positives: the demand's words choose the behaviour, the seeds correct it."""
+        labels = self.pseudo_labels(sentences)
+        if labels is None:
+            return None
+        cols, sims, y = labels
+        n_pseudo = int(y.sum())
         X, w = self.data.history_input[self.data.train_rows], np.ones(len(y))
         if seeds is not None and len(seeds[0]):
             pos, neg = (np.asarray(r, dtype=np.int64) for r in seeds)
             share = self.s.seed_share
             if self.s.adaptive_seed_share and len(neg):
-                zero = LogisticRegression(C=self.s.C, max_iter=300).fit(X, y).decision_function(
-                    self.data.history_latest[np.r_[pos, neg]])
+                zero = self._fit(X, y).decision_function(self.data.history_latest[np.r_[pos, neg]])
                 share *= seed_trust(zero[:len(pos)], zero[len(pos):])
-            sw = max(1.0, share * float(y.sum()) / len(pos))
+            sw = max(1.0, share * n_pseudo / len(pos))
             X = sp.vstack([X, self.data.history_latest[pos], self.data.history_latest[neg]]).tocsr()
             y = np.r_[y, np.ones(len(pos), bool), np.zeros(len(neg), bool)]
             w = np.r_[w, np.full(len(pos) + len(neg), sw)]
-        model = LogisticRegression(C=self.s.C, max_iter=300).fit(X, y, sample_weight=w)
-        scores = model.decision_function(self.data.history_latest)
+        scores = self._fit(X, y, w).decision_function(self.data.history_latest)
         evidence = [(self.data.future_texts[c], round(float(v), 4)) for c, v in zip(cols[:10], sims[:10])]
-        return Forecast(scores.astype(np.float64), int(y.sum()), evidence)
+        return Forecast(scores.astype(np.float64), n_pseudo, evidence)
 
     def scores(self, sentences: list[str], exclude: list[str] | None = None,
                seeds: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray | None:

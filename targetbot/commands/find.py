@@ -128,7 +128,7 @@ def tune(
     Example: targetbot tune -w ws "users likely to rent phones" --positives pos.txt --negatives neg.txt
     """
     from towers.fewshot import TuneConfig, save_prompt, seed_rows, tune_forecast, tune_prompt, tuning_sentences
-    from towers.find import Query
+    from towers.find import Query, ZeroShot
 
     if scorer not in ("forecast", "tower"):
         raise TargetbotError(f"unknown scorer '{scorer}' (choose forecast or tower)")
@@ -142,7 +142,7 @@ def tune(
             info = tune_forecast(zs, demand, pos, neg)
         if info is None:
             console.print("[yellow]nothing in the training users' future matches this demand: tuning the towers' prompt instead[/]")
-            zs = _zero_shot(ws, "tower")
+            zs = ZeroShot(zs.bundle, scorer="tower")  # the bundle and text tower are loaded already
     if info is not None:
         save_prompt(zs.bundle, name, None, info)
         result = {"demand": demand, **zs.audience(Query.from_demand(demand), top_k=top_k, threshold=threshold,
