@@ -41,12 +41,13 @@ from targetbot.atomic import atomic_path
 from targetbot.workspace import Workspace
 
 FIELDS = ("text", "merchant", "item", "category")
-CACHE_FILE = "forecast.pkl"
+CACHE_FILE = "forecast-v2.pkl"  # v2: future texts carry their event category
 
 
 @dataclass
 class ForecastSettings:
     margin: float = 0.12  # cosine below the best match still taken as the same behaviour
+    category_lift: float = 0.2  # how far a text's category name may raise its match (0 = texts only)
     max_texts: int = 200
     min_positives: int = 5
     min_users: int = 5  # history tokens seen by fewer users are dropped
@@ -67,6 +68,7 @@ class ForecastData:
     future: sp.csc_matrix  # train users x future texts (1 = did it in the target window)
     future_texts: list[str]
     future_vectors: np.ndarray  # unit-norm MiniLM vectors of future_texts
+    future_categories: list[str]  # each future text's most frequent event category ("" = none)
 
     @classmethod
     def build(cls, ws: Workspace, users: pd.Index, codec, input_windows: list[str], latest_windows: list[str],
@@ -109,8 +111,16 @@ class ForecastData:
         vectors = np.asarray(store.matrix(), dtype=np.float32)[present]
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         texts = store.texts()
+        categories = [""] * len(present)
+        if "category" in events.columns:
+            cat = events.loc[target, "category"].astype(str).to_numpy()
+            named = ~pd.isna(events.loc[target, "category"]).to_numpy() & (cat != "")
+            top = (pd.DataFrame({"col": col[named], "cat": cat[named]}).value_counts()
+                   .reset_index().drop_duplicates("col"))  # value_counts sorts: first row = most frequent
+            for c, name in zip(top["col"], top["cat"]):
+                categories[int(c)] = name
         return cls(users, train_rows, history_input, history_latest, future[train_rows].tocsc(),
-                   [texts[i] for i in present], vectors)
+                   [texts[i] for i in present], vectors, categories)
 
     def save(self, path: Path) -> None:
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
@@ -169,14 +179,45 @@ def expected_audience(log_odds: np.ndarray) -> int:
 class ForecastScorer:
     def __init__(self, data: ForecastData, encode, settings: ForecastSettings | None = None):
         self.last: Forecast | None = None
+        self._category_index: tuple[np.ndarray, np.ndarray] | None = None
         self.data = data
         self.encode = encode  # list[str] -> (n, d) array, the representation center's encoder
         self.s = settings or ForecastSettings()
 
-    def matches(self, sentences: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        e = np.asarray(self.encode(sentences), dtype=np.float32)
-        e /= np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+    def _unit(self, texts: list[str]) -> np.ndarray:
+        e = np.asarray(self.encode(texts), dtype=np.float32)
+        return e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+
+    def _categories(self) -> tuple[np.ndarray, np.ndarray]:
+        """(unit vectors of the distinct category names, each future text's row in them or -1)."""
+        if self._category_index is None:
+            names = sorted({c for c in self.data.future_categories if c})
+            pos = {c: i for i, c in enumerate(names)}
+            idx = np.array([pos.get(c, -1) for c in self.data.future_categories], dtype=np.int64)
+            vecs = self._unit(names) if names else np.zeros((0, self.data.future_vectors.shape[1]), np.float32)
+            self._category_index = (vecs, idx)
+        return self._category_index
+
+    def text_similarity(self, sentences: list[str]) -> np.ndarray:
+        """Each future text's match to the demand: its own cosine, raised towards its category's
+        (e.g. "Applied for Harbor Bank car loan" under "credit application" for "apply for a credit
+        line") by at most `category_lift`. The cap matters: category names are short and can be
+        ambiguous ("sports watch" is close to "watch NBA games"), so a category may only promote
+        texts that are relevant in their own right. On the 20k world's 13 demands mean find AUC
+        0.811 -> 0.855 (uncapped 0.842: NBA drops to 0.70); on their 26 held-out paraphrases
+        0.808 -> 0.824."""
+        e = self._unit(sentences)
         sim = (self.data.future_vectors @ e.T).max(1)
+        if self.s.category_lift > 0:
+            vecs, idx = self._categories()
+            if len(vecs):
+                cat_sim = (vecs @ e.T).max(1)
+                lifted = np.where(idx >= 0, cat_sim[np.maximum(idx, 0)], sim)
+                sim = np.maximum(sim, np.minimum(lifted, sim + self.s.category_lift))
+        return sim
+
+    def matches(self, sentences: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        sim = self.text_similarity(sentences)
         order = np.argsort(-sim, kind="stable")
         order = order[sim[order] >= sim[order[0]] - self.s.margin][: self.s.max_texts]
         return order, sim[order]

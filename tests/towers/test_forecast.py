@@ -39,7 +39,8 @@ def world(n=600, seed=0):
     rents = (rng.random(len(train_rows)) < np.where(x_in[train_rows, 0], 0.6, 0.03))
     dogs = rng.random(len(train_rows)) < 0.2
     future = sp.csc_matrix(np.c_[rents, dogs, np.zeros(len(train_rows))].astype(np.float32))
-    data = ForecastData(users, train_rows, h_in, h_latest, future, TEXTS, encode(TEXTS) / np.linalg.norm(encode(TEXTS), axis=1, keepdims=True))
+    data = ForecastData(users, train_rows, h_in, h_latest, future, TEXTS,
+                        encode(TEXTS) / np.linalg.norm(encode(TEXTS), axis=1, keepdims=True), ["", "", ""])
     truth = rng.random(n) < np.where(x_latest[:, 0], 0.6, 0.03)  # what the latest history foretells
     return data, truth
 
@@ -87,3 +88,22 @@ def test_seed_trust_falls_as_the_zero_shot_ranking_of_the_seeds_improves():
     assert seed_trust(np.array([0.5, 0.5]), neg) == pytest.approx(1.0)  # seed AUC 0.5: no better than chance
     assert seed_trust(np.array([-1.0, -2.0]), neg) == pytest.approx(1.0)  # worse than chance: full weight
     assert seed_trust(np.array([0.5, 2.0]), neg) == pytest.approx(0.5)  # seed AUC 0.75
+
+
+def test_category_lifts_a_text_by_at_most_category_lift():
+    """Text cosines to 'phone rental' along axis 0; the category name of text 1 points the same way."""
+    vecs = np.eye(4, dtype=np.float32)[[3, 3, 2]]
+    vecs[0] = [0.3, 0, 0, 0.954]  # cosine 0.3 to the demand
+    vecs[1] = [0.1, 0, 0, 0.995]  # cosine 0.1, but filed under "phone rental" (cosine 1.0)
+    data = ForecastData(pd.Index(["a"]), np.arange(1), sp.csr_matrix((1, 1)), sp.csr_matrix((1, 1)),
+                        sp.csc_matrix((1, 3)), ["x", "y", "z"], vecs, ["", "phone rental", "nba"])
+
+    def enc(sentences):
+        return np.array([[1.0, 0, 0, 0] if "phone" in s else [0, 0, 1.0, 0] for s in sentences], np.float32)
+
+    from towers.forecast import ForecastSettings
+
+    lifted = ForecastScorer(data, enc).text_similarity(["phone"])
+    assert lifted == pytest.approx([0.3, 0.1 + 0.2, 0.0], abs=1e-5)  # capped at its own cosine + 0.2
+    plain = ForecastScorer(data, enc, ForecastSettings(category_lift=0.0)).text_similarity(["phone"])
+    assert plain == pytest.approx([0.3, 0.1, 0.0], abs=1e-5)
