@@ -43,8 +43,6 @@ class ALPCParams:
     beta: float = 1.0  # contrastive loss weight (0 = ablation "without contrastive task")
     tau: float = 0.5
     contrastive_batch: int = 128
-    contrastive_critic: Literal["projection", "decoder"] = "projection"
-    hard_negatives: int = 0  # per anchor: its non-confident candidates as extra InfoNCE negatives
     holdout: float = 0.1
     positives: Literal["gloss", "consensus", "all"] = "gloss"
     unlabeled_weight: float = 0.5  # weight of candidate edges that are not confident positives, as negatives
@@ -174,7 +172,6 @@ def train_alpc(graph: CandidateGraph, inputs: NodeInputs, params: ALPCParams,
     node_pool = np.unique(graph.edges.ravel())
     sem_pos_np, anchor_pool = semantic_positives(graph, pos_mask, inputs.semantic)
     sem_pos = torch.from_numpy(sem_pos_np)
-    hard_ptr, hard_nbr = neighbour_lists(n, unl)
 
     model = ALPCModel(x.shape[1], params.dim, params.layers, params.heads, edge_dim=ef.shape[1], pair_dim=3,
                       dropout=params.dropout)
@@ -203,16 +200,8 @@ def train_alpc(graph: CandidateGraph, inputs: NodeInputs, params: ALPCParams,
         if params.beta > 0:
             anchors = torch.from_numpy(rng.choice(anchor_pool, min(params.contrastive_batch, len(anchor_pool)),
                                                   replace=False))
-            if params.contrastive_critic == "decoder":
-                loss = loss + params.beta * decoder_infonce(model, h, inputs, anchors.numpy(),
-                                                            sem_pos_np[anchors.numpy()], params.tau)
-        if params.beta > 0 and params.contrastive_critic == "projection":
             z = model.project(h)
-            hard = hard_mask = None
-            if params.hard_negatives > 0:
-                hard_idx, hard_mask = sample_neighbours(hard_ptr, hard_nbr, anchors.numpy(), params.hard_negatives, rng)
-                hard, hard_mask = z[torch.from_numpy(hard_idx)], torch.from_numpy(hard_mask)
-            loss = loss + params.beta * semantic_infonce(z[anchors], z[sem_pos[anchors]], params.tau, hard, hard_mask)
+            loss = loss + params.beta * semantic_infonce(z[anchors], z[sem_pos[anchors]], params.tau)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -265,39 +254,6 @@ def semantic_positives(graph: CandidateGraph, confident: np.ndarray, semantic: n
     pos = np.arange(graph.n, dtype=np.int64)
     pos[a[first]] = b[first]
     return pos, np.unique(a)
-
-
-def decoder_infonce(model: ALPCModel, h: torch.Tensor, inputs: NodeInputs, anchors: np.ndarray,
-                    positives: np.ndarray, tau: float) -> torch.Tensor:
-    """Eq. 4 with the link decoder as the critic: anchor i's positive p(i) must outscore the other
-    anchors' positives p(j) under the same scorer that decides relations."""
-    B = len(anchors)
-    a, p = np.repeat(anchors, B), np.tile(positives, B)
-    pf = torch.from_numpy(pair_features(inputs, a, p))
-    logits = model.decoder(h[torch.from_numpy(a)], h[torch.from_numpy(p)], pf).view(B, B) / tau
-    clash = torch.from_numpy((positives[None, :] == anchors[:, None]) & ~np.eye(B, dtype=bool))
-    logits = logits.masked_fill(clash, float("-inf"))
-    return torch.nn.functional.cross_entropy(logits, torch.arange(B))
-
-
-def neighbour_lists(n: int, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """CSR (indptr, neighbours) of the undirected `pairs`."""
-    a = np.concatenate([pairs[:, 0], pairs[:, 1]]) if len(pairs) else np.zeros(0, np.int64)
-    b = np.concatenate([pairs[:, 1], pairs[:, 0]]) if len(pairs) else np.zeros(0, np.int64)
-    order = np.argsort(a, kind="stable")
-    ptr = np.zeros(n + 1, np.int64)
-    np.add.at(ptr, a + 1, 1)
-    return np.cumsum(ptr), b[order].astype(np.int64)
-
-
-def sample_neighbours(ptr: np.ndarray, nbr: np.ndarray, nodes: np.ndarray, k: int, rng: np.random.Generator
-                      ) -> tuple[np.ndarray, np.ndarray]:
-    """(len(nodes), k) neighbours drawn with replacement, and a mask that is False where a node has none."""
-    deg = ptr[nodes + 1] - ptr[nodes]
-    pick = ptr[nodes][:, None] + (rng.random((len(nodes), k)) * np.maximum(deg, 1)[:, None]).astype(np.int64)
-    mask = np.repeat((deg > 0)[:, None], k, 1)
-    idx = np.where(mask, nbr[np.minimum(pick, max(len(nbr) - 1, 0))] if len(nbr) else 0, 0)
-    return idx.astype(np.int64), mask
 
 
 def confident_edges(graph: CandidateGraph, rule: str) -> np.ndarray:

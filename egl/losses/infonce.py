@@ -15,19 +15,10 @@ import torch
 import torch.nn.functional as F
 
 
-def semantic_infonce(anchors: torch.Tensor, positives: torch.Tensor, tau: float = 0.1,
-                     hard: torch.Tensor | None = None, hard_mask: torch.Tensor | None = None) -> torch.Tensor:
-    """anchors, positives: (B, d), row i of `positives` is anchor i's positive. Normalised here.
-
-    `hard` (B, K, d) adds per-anchor negatives next to the in-batch ones; `hard_mask` (B, K) bool
-    marks the real ones (anchors with fewer than K hard negatives are padded)."""
+def semantic_infonce(anchors: torch.Tensor, positives: torch.Tensor, tau: float = 0.1) -> torch.Tensor:
+    """anchors, positives: (B, d), row i of `positives` is anchor i's positive. Normalised here."""
     za = F.normalize(anchors, dim=-1)
     zp = F.normalize(positives, dim=-1)
     logits = za @ zp.T / tau
-    if hard is not None and hard.shape[1] > 0:
-        hl = torch.einsum("bd,bkd->bk", za, F.normalize(hard, dim=-1)) / tau
-        if hard_mask is not None:
-            hl = hl.masked_fill(~hard_mask, float("-inf"))
-        logits = torch.cat([logits, hl], 1)
     target = torch.arange(len(za), device=za.device)
     return F.cross_entropy(logits, target)

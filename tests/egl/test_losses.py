@@ -75,25 +75,3 @@ def test_threshold_loss_uses_candidate_negatives_only_by_default():
     ref = threshold_loss(pl, pos_t, cand, neg_t[2:], th, n_sampled=0, negatives="all")
     assert torch.allclose(only, ref)
     assert threshold_loss(pl, pos_t, nl, neg_t, th, n_sampled=2, negatives="all") < only  # easy ones dilute
-
-
-def test_infonce_hard_negatives_known_values_and_mask():
-    # one anchor equal to its positive, tau = 1, one hard negative orthogonal to it:
-    # logits [1, 0] -> loss = -log(e / (e + 1)); a masked hard negative changes nothing
-    a = torch.tensor([[1.0, 0.0]])
-    hard = torch.tensor([[[0.0, 1.0], [1.0, 0.0]]])
-    got = semantic_infonce(a, a, tau=1.0, hard=hard, hard_mask=torch.tensor([[True, False]]))
-    assert got.item() == pytest.approx(-math.log(math.e / (math.e + 1)), abs=1e-6)
-    assert semantic_infonce(a, a, tau=1.0, hard=hard[:, :0]).item() == pytest.approx(0.0, abs=1e-6)
-
-
-def test_sample_neighbours_draws_only_real_neighbours():
-    import numpy as np
-
-    from egl.alpc import neighbour_lists, sample_neighbours
-
-    ptr, nbr = neighbour_lists(5, np.array([[0, 1], [0, 2], [3, 1]]))
-    idx, mask = sample_neighbours(ptr, nbr, np.array([0, 1, 4]), 6, np.random.default_rng(0))
-    assert set(idx[0]) <= {1, 2} and mask[0].all()
-    assert set(idx[1]) <= {0, 3} and mask[1].all()
-    assert not mask[2].any()  # entity 4 has no candidates
