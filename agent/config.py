@@ -15,7 +15,7 @@ CONFIG_FILE = "agent.yaml"
 class AgentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    find_weight: float = Field(4.0, ge=0, description="Weight of the FIND rank in the fused score (reciprocal "
+    find_weight: float = Field(16.0, ge=0, description="Weight of the FIND rank in the fused score (reciprocal "
                                "rank fusion, agent/fusion.py).")
     graph_weight: float = Field(1.0, ge=0, description="Weight of the EGL (entity preference r_u·h_e) rank in the fused score.")
     mentions_weight: float = Field(1.0, ge=0, description="Weight of the EGL evidence rank: how often (log-damped, "

@@ -35,7 +35,7 @@ def test_plan_runs_the_allowed_tools_and_fuses_both_sources(executor):
     e = r.explanation
     assert e["sentences"] == ["The user purchased phone rental.", "The user searched for monthly phone payment."]
     assert e["entities"][0]["path"][0] == e["entities"][0]["entity"]
-    assert e["fusion"]["weights"] == {"find": 4.0, "graph": 1.0, "mentions": 1.0}
+    assert e["fusion"]["weights"] == {"find": 16.0, "graph": 1.0, "mentions": 1.0}
     assert {"find", "graph", "mentions"} <= set(r.audience.columns)
 
 
