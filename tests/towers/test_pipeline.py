@@ -147,6 +147,8 @@ def test_find_scorers_forecast_by_default_and_tower_on_request(built):
     t = runner.invoke(app, ["find", "-w", str(ws.root), "users likely to rent phones", "-k", "20", "--scorer", "tower", "--json"])
     assert r.exit_code == 0 and t.exit_code == 0, r.output + t.output
     assert json.loads(r.stdout)["users"] != json.loads(t.stdout)["users"]
-    assert (Bundle.load(ws).root / "forecast.pkl").exists()  # built once, kept in the bundle
+    from towers.forecast import CACHE_FILE
+
+    assert (Bundle.load(ws).root / CACHE_FILE).exists()  # built once, kept in the bundle
     bad = runner.invoke(app, ["find", "-w", str(ws.root), "x", "--scorer", "magic"])
     assert bad.exit_code == 2 and "unknown scorer 'magic'" in bad.output
