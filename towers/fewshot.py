@@ -5,8 +5,8 @@ Two ways, following the two zero-shot scorers (towers/find.py):
 * `forecast` (default of `targetbot tune`): the zero-shot forecaster of the demand's matching
   future behaviour, refitted with the seed users' latest history added as weighted examples
   (`tune_forecast`). Nothing is trained beyond the per-demand logistic model, so the saved record
-  is the demand and the seed ids. On the 20k world (5 + 5 seeds, 5 draws) this scores 0.820 mean
-  AUC against 0.811 for zero-shot `find` and 0.624 for `umlp` (eval method `forecast-fewshot`).
+  is the demand and the seed ids. On the 20k world (5 + 5 seeds, 5 draws) this scores 0.859 mean
+  AUC against 0.855 for zero-shot `find` and 0.610 for `umlp` (eval method `forecast-fewshot`).
 * `tower`: CoOp-style prompt tuning (FIND Sec. 3.4, `tune_prompt`, eval method `find-fewshot`).
 
 CoOp prompt tuning: learnable context vectors are inserted into the text tower's input before
