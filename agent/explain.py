@@ -128,7 +128,8 @@ def render(result: dict, console) -> None:
     if exp.get("find_matched"):
         console.print("[bold]future behaviour FIND forecasts[/] (training users who later did this are its examples):")
         for m in exp["find_matched"]:
-            console.print(f"  · {m['text']}  [dim](similarity {m['similarity']:.2f})[/]", highlight=False)
+            via = f" via category '{m['category']}'" if m.get("category") else ""
+            console.print(f"  · {m['text']}  [dim](similarity {m['similarity']:.2f}{via})[/]", highlight=False)
     if exp["entities"]:
         t = Table("hop", "entity", "type", "score", "why (reasoning path)", title="entities (EGL)", title_justify="left")
         for r in exp["entities"][:8]:

@@ -156,7 +156,8 @@ class ToolSession:
         tau = zs.threshold(raw)
         self.scores["find"] = self._align(zs.bundle.users, raw)
         self.state["find_rule"] = {"threshold": round(float(tau), 6), "selected": int((raw >= tau).sum())}
-        self.state["find_evidence"] = [{"text": t, "similarity": sim} for t, sim in zs.last_evidence[:5]]
+        self.state["find_evidence"] = [{"text": t, "similarity": sim, "category": cat}
+                                       for t, sim, cat in zs.last_evidence[:5]]
         return {"users_scored": int(len(raw)), "rule_selected": self.state["find_rule"]["selected"],
                 "rule_threshold": round(float(tau), 4), "sentences": query.sentences,
                 "matched_behaviour": [e["text"] for e in self.state["find_evidence"]]}

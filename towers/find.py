@@ -108,12 +108,14 @@ class ZeroShot:
         return self._forecaster
 
     @property
-    def last_evidence(self) -> list[tuple[str, float]]:
-        """The future behaviour texts the last forecast query matched (text, similarity), best
-        first; empty when the towers answered."""
+    def last_evidence(self) -> list[tuple[str, float, str]]:
+        """The future behaviour texts the last forecast query matched (text, similarity, the event
+        category that raised the match or ""), best first; empty when the towers answered."""
         if self.last_scorer != "forecast" or self._forecaster is None or self._forecaster.last is None:
             return []
-        return list(self._forecaster.last.evidence)
+        last = self._forecaster.last
+        lifted = last.lifted_by or [""] * len(last.evidence)
+        return [(t, sim, cat) for (t, sim), cat in zip(last.evidence, lifted)]
 
     def query_vector(self, sentences: list[str], prompt: PromptLearner | None = None) -> np.ndarray:
         v = self.text.embed(sentences, prompt=prompt).mean(0)

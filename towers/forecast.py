@@ -29,7 +29,7 @@ dual towers. Everything here is deterministic: the same workspace and demand giv
 from __future__ import annotations
 
 import pickle
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -148,6 +148,7 @@ class Forecast:
     scores: np.ndarray  # every user of the bundle, log-odds
     positives: int  # pseudo-positives: training users enriched in the matched behaviour (seeds not counted)
     evidence: list[tuple[str, float]]  # matched future texts with their cosine, best first
+    lifted_by: list[str] = field(default_factory=list)  # per evidence text: the category that raised its match, or ""
 
 
 def enriched(future: sp.csr_matrix, cols: np.ndarray) -> np.ndarray:
@@ -180,13 +181,17 @@ class ForecastScorer:
     def __init__(self, data: ForecastData, encode, settings: ForecastSettings | None = None):
         self.last: Forecast | None = None
         self._category_index: tuple[np.ndarray, np.ndarray] | None = None
+        self._last_encoded: tuple[tuple[str, ...], np.ndarray] | None = None
         self.data = data
         self.encode = encode  # list[str] -> (n, d) array, the representation center's encoder
         self.s = settings or ForecastSettings()
 
     def _unit(self, texts: list[str]) -> np.ndarray:
-        e = np.asarray(self.encode(texts), dtype=np.float32)
-        return e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+        key = tuple(texts)
+        if self._last_encoded is None or self._last_encoded[0] != key:  # a forecast encodes its sentences twice
+            e = np.asarray(self.encode(texts), dtype=np.float32)
+            self._last_encoded = (key, e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12))
+        return self._last_encoded[1]
 
     def _categories(self) -> tuple[np.ndarray, np.ndarray]:
         """(unit vectors of the distinct category names, each future text's row in them or -1)."""
@@ -255,8 +260,11 @@ class ForecastScorer:
             y = np.r_[y, np.ones(len(pos), bool), np.zeros(len(neg), bool)]
             w = np.r_[w, np.full(len(pos) + len(neg), sw)]
         scores = self._fit(X, y, w).decision_function(self.data.history_latest)
-        evidence = [(self.data.future_texts[c], round(float(v), 4)) for c, v in zip(cols[:10], sims[:10])]
-        return Forecast(scores.astype(np.float64), n_pseudo, evidence)
+        top = cols[:10]
+        evidence = [(self.data.future_texts[c], round(float(v), 4)) for c, v in zip(top, sims[:10])]
+        own = (self.data.future_vectors[top] @ self._unit(sentences).T).max(1) if len(top) else np.zeros(0)
+        lifted_by = [self.data.future_categories[c] if v > o + 1e-6 else "" for c, v, o in zip(top, sims[:10], own)]
+        return Forecast(scores.astype(np.float64), n_pseudo, evidence, lifted_by)
 
     def scores(self, sentences: list[str], exclude: list[str] | None = None,
                seeds: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray | None:

@@ -107,3 +107,14 @@ def test_category_lifts_a_text_by_at_most_category_lift():
     assert lifted == pytest.approx([0.3, 0.1 + 0.2, 0.0], abs=1e-5)  # capped at its own cosine + 0.2
     plain = ForecastScorer(data, enc, ForecastSettings(category_lift=0.0)).text_similarity(["phone"])
     assert plain == pytest.approx([0.3, 0.1, 0.0], abs=1e-5)
+
+
+def test_evidence_names_the_category_that_raised_a_match():
+    from towers.forecast import ForecastSettings
+
+    data, _ = world()
+    data.future_categories = ["", "phone rental", ""]  # dog food filed under phone rental: a lift to see
+    f = ForecastScorer(data, encode, ForecastSettings(margin=1.0)).forecast(["rent a phone"])
+    lifted = dict(zip([t for t, _ in f.evidence], f.lifted_by))
+    assert lifted[TEXTS[0]] == ""  # matched on its own words
+    assert lifted[TEXTS[1]] == "phone rental"
