@@ -114,8 +114,7 @@ class ZeroShot:
         if self.last_scorer != "forecast" or self._forecaster is None or self._forecaster.last is None:
             return []
         last = self._forecaster.last
-        lifted = last.lifted_by or [""] * len(last.evidence)
-        return [(t, sim, cat) for (t, sim), cat in zip(last.evidence, lifted)]
+        return [(t, sim, cat) for (t, sim), cat in zip(last.evidence, last.lifted_by)]
 
     def query_vector(self, sentences: list[str], prompt: PromptLearner | None = None) -> np.ndarray:
         v = self.text.embed(sentences, prompt=prompt).mean(0)

@@ -29,7 +29,7 @@ dual towers. Everything here is deterministic: the same workspace and demand giv
 from __future__ import annotations
 
 import pickle
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -113,8 +113,9 @@ class ForecastData:
         texts = store.texts()
         categories = [""] * len(present)
         if "category" in events.columns:
-            cat = events.loc[target, "category"].astype(str).to_numpy()
-            named = ~pd.isna(events.loc[target, "category"]).to_numpy() & (cat != "")
+            raw = events.loc[target, "category"]
+            cat = raw.astype(str).to_numpy()
+            named = ~pd.isna(raw).to_numpy() & (cat != "")
             top = (pd.DataFrame({"col": col[named], "cat": cat[named]}).value_counts()
                    .reset_index().drop_duplicates("col"))  # value_counts sorts: first row = most frequent
             for c, name in zip(top["col"], top["cat"]):
@@ -148,7 +149,7 @@ class Forecast:
     scores: np.ndarray  # every user of the bundle, log-odds
     positives: int  # pseudo-positives: training users enriched in the matched behaviour (seeds not counted)
     evidence: list[tuple[str, float]]  # matched future texts with their cosine, best first
-    lifted_by: list[str] = field(default_factory=list)  # per evidence text: the category that raised its match, or ""
+    lifted_by: list[str]  # per evidence text: the category that raised its match, or ""
 
 
 def enriched(future: sp.csr_matrix, cols: np.ndarray) -> np.ndarray:
@@ -187,10 +188,15 @@ class ForecastScorer:
         self.s = settings or ForecastSettings()
 
     def _unit(self, texts: list[str]) -> np.ndarray:
-        key = tuple(texts)
-        if self._last_encoded is None or self._last_encoded[0] != key:  # a forecast encodes its sentences twice
-            e = np.asarray(self.encode(texts), dtype=np.float32)
-            self._last_encoded = (key, e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12))
+        e = np.asarray(self.encode(texts), dtype=np.float32)
+        return e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+
+    def _sentences(self, sentences: list[str]) -> np.ndarray:
+        """Unit vectors of the demand's sentences, kept for the last demand: a forecast needs them
+        twice (matching, then the evidence's own cosines)."""
+        key = tuple(sentences)
+        if self._last_encoded is None or self._last_encoded[0] != key:
+            self._last_encoded = (key, self._unit(sentences))
         return self._last_encoded[1]
 
     def _categories(self) -> tuple[np.ndarray, np.ndarray]:
@@ -211,7 +217,7 @@ class ForecastScorer:
         texts that are relevant in their own right. On the 20k world's 13 demands mean find AUC
         0.811 -> 0.855 (uncapped 0.842: NBA drops to 0.70); on their 26 held-out paraphrases
         0.808 -> 0.824."""
-        e = self._unit(sentences)
+        e = self._sentences(sentences)
         sim = (self.data.future_vectors @ e.T).max(1)
         if self.s.category_lift > 0:
             vecs, idx = self._categories()
@@ -262,7 +268,7 @@ class ForecastScorer:
         scores = self._fit(X, y, w).decision_function(self.data.history_latest)
         top = cols[:10]
         evidence = [(self.data.future_texts[c], round(float(v), 4)) for c, v in zip(top, sims[:10])]
-        own = (self.data.future_vectors[top] @ self._unit(sentences).T).max(1) if len(top) else np.zeros(0)
+        own = (self.data.future_vectors[top] @ self._sentences(sentences).T).max(1) if len(top) else np.zeros(0)
         lifted_by = [self.data.future_categories[c] if v > o + 1e-6 else "" for c, v, o in zip(top, sims[:10], own)]
         return Forecast(scores.astype(np.float64), n_pseudo, evidence, lifted_by)
 
