@@ -35,7 +35,8 @@ from towers.text_tower import PromptLearner
 EXCLUSION_WEIGHT = 0.5
 SCORERS = ("forecast", "tower")
 _LEAD = re.compile(r"^(find |target |select |show me |get me |give me )?(all )?(the )?(users?|people|customers?|persons?|"
-                   r"individuals?|parents?|owners?|fans?)( who are| who| that are| that| whose)?( are| is)?"
+                   r"individuals?|parents?|owners?|fans?)( whose| who(?:'ll|'d|'re)?| that)?"
+                   r"( are| is| will| would| might| may| could| can)?"
                    r"( (very |most |more )?likely to| (probably|potentially) (going to )?| (interested in|keen on|about to))?\s*",
                    re.IGNORECASE)
 

@@ -41,7 +41,7 @@ from targetbot.atomic import atomic_path
 from targetbot.workspace import Workspace
 
 FIELDS = ("text", "merchant", "item", "category")
-CACHE_FILE = "forecast-v2.pkl"  # v2: future texts carry their event category
+CACHE_FILE = "forecast-v3.pkl"  # v2: future texts carry their event category; v3: listed categories split  # v2: future texts carry their event category
 
 
 @dataclass
@@ -76,10 +76,7 @@ class ForecastData:
         events = ws.events(windows=sorted(set(input_windows) | set(latest_windows) | set(target_windows)))
         uidx = users.get_indexer(events["user_id"].astype(str))
         window = events["window"].astype(str).to_numpy()
-        tokens = [f"{f}:" + events[f].astype(str) for f in FIELDS if f in events.columns]
-        tok = pd.concat(tokens, ignore_index=True).to_numpy()
-        win = np.tile(window, len(tokens))
-        uu = np.tile(uidx, len(tokens))
+        tok, win, uu = _history_tokens(events, uidx, window)
         fit = np.isin(win, input_windows) & (uu >= 0)
         seen = pd.DataFrame({"u": uu[fit], "t": tok[fit]}).drop_duplicates()["t"].value_counts()
         vocab = pd.Index(seen[seen >= min_users].index)
@@ -131,6 +128,32 @@ class ForecastData:
     def load(path: Path) -> "ForecastData":
         with open(path, "rb") as fh:
             return pickle.load(fh)
+
+
+def category_parts(category: str) -> list[str]:
+    """A category value may list several ("Action, Adventure, Sci-Fi" in MovieLens): its parts."""
+    return [p for p in (x.strip() for x in category.split(",")) if p] or [category]
+
+
+def _history_tokens(events: pd.DataFrame, uidx: np.ndarray, window: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(token, window, user row) per history token: one per field value of each event, and one per
+    part of a listed category, so "Comedy, Romance" and "Drama, Romance" share `category:Romance`
+    (MovieLens: 18 genres listed in 215 combinations)."""
+    toks, wins, users = [], [], []
+    for f in (f for f in FIELDS if f in events.columns):
+        values = events[f].astype(str).reset_index(drop=True)
+        if f == "category" and values.str.contains(",", regex=False).any():
+            parts = values.dropna().map(category_parts).explode()  # missing: no token, as below
+            at = parts.index.to_numpy()
+            toks.append(("category:" + parts.astype(str)).to_numpy())
+            wins.append(window[at])
+            users.append(uidx[at])
+        else:
+            toks.append((f"{f}:" + values).to_numpy())
+            wins.append(window)
+            users.append(uidx)
+    return np.concatenate(toks), np.concatenate(wins), np.concatenate(users)
 
 
 def _profile_features(codec, profiles: pd.DataFrame) -> sp.csr_matrix:
@@ -205,8 +228,10 @@ class ForecastScorer:
             names = sorted({c for c in self.data.future_categories if c})
             pos = {c: i for i, c in enumerate(names)}
             idx = np.array([pos.get(c, -1) for c in self.data.future_categories], dtype=np.int64)
-            vecs = self._unit(names) if names else np.zeros((0, self.data.future_vectors.shape[1]), np.float32)
-            self._category_index = (vecs, idx)
+            parts = [(i, p) for i, c in enumerate(names) for p in category_parts(c)]
+            owner = np.array([i for i, _ in parts], dtype=np.int64)
+            vecs = self._unit([p for _, p in parts]) if parts else np.zeros((0, self.data.future_vectors.shape[1]), np.float32)
+            self._category_index = (vecs, idx, owner, len(names))
         return self._category_index
 
     def text_similarity(self, sentences: list[str]) -> np.ndarray:
@@ -220,9 +245,10 @@ class ForecastScorer:
         e = self._sentences(sentences)
         sim = (self.data.future_vectors @ e.T).max(1)
         if self.s.category_lift > 0:
-            vecs, idx = self._categories()
+            vecs, idx, owner, n_names = self._categories()
             if len(vecs):
-                cat_sim = (vecs @ e.T).max(1)
+                cat_sim = np.full(n_names, -1.0, np.float32)
+                np.maximum.at(cat_sim, owner, (vecs @ e.T).max(1))
                 lifted = np.where(idx >= 0, cat_sim[np.maximum(idx, 0)], sim)
                 sim = np.maximum(sim, np.minimum(lifted, sim + self.s.category_lift))
         return sim

@@ -118,3 +118,27 @@ def test_evidence_names_the_category_that_raised_a_match():
     lifted = dict(zip([t for t, _ in f.evidence], f.lifted_by))
     assert lifted[TEXTS[0]] == ""  # matched on its own words
     assert lifted[TEXTS[1]] == "phone rental"
+
+
+def test_a_listed_category_lifts_by_its_best_part():
+    """'Drama, War' is two categories: a war demand is lifted by 'War', not by the blurred pair."""
+    vecs = np.array([[0.1, 0, 0, 0.995]], np.float32)
+    data = ForecastData(pd.Index(["a"]), np.arange(1), sp.csr_matrix((1, 1)), sp.csr_matrix((1, 1)),
+                        sp.csc_matrix((1, 1)), ["Watched X"], vecs, ["Drama, War"])
+
+    def enc(sentences):
+        return np.array([[1.0, 0, 0, 0] if s in ("war", "War") else [0, 1.0, 0, 0] for s in sentences], np.float32)
+
+    assert ForecastScorer(data, enc).text_similarity(["war"]) == pytest.approx([0.3], abs=1e-5)
+
+
+def test_history_tokens_split_listed_categories():
+    from towers.forecast import _history_tokens, category_parts
+
+    assert category_parts("Action, Adventure,Sci-Fi") == ["Action", "Adventure", "Sci-Fi"]
+    assert category_parts("phone rental") == ["phone rental"]
+    events = pd.DataFrame({"text": ["t1", "t2"], "category": ["Comedy, Romance", None]}, index=[10, 11])
+    tok, win, users = _history_tokens(events, np.array([0, 1]), np.array(["w0", "w1"]))
+    got = sorted(zip(tok.tolist(), win.tolist(), users.tolist()))
+    assert got == [("category:Comedy", "w0", 0), ("category:Romance", "w0", 0), ("text:t1", "w0", 0),
+                   ("text:t2", "w1", 1)]  # a missing category gives no token

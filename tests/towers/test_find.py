@@ -1,0 +1,29 @@
+"""towers/find.py: the demand's core phrase and template sentences (no models needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from towers.find import core_phrase, template_sentences
+
+
+@pytest.mark.parametrize("demand, core", [
+    ("users likely to rent phones", "rent phones"),
+    ("find all the users who are very likely to buy a car", "buy a car"),
+    ("users whose accounts are likely to be stolen", "accounts are likely to be stolen"),
+    ("people who'd rather rent a phone than buy one", "rather rent a phone than buy one"),
+    ("people who'll keep using MetroGo", "keep using MetroGo"),
+    ("customers who will need a loan soon", "need a loan soon"),
+    ("customers interested in a monthly phone rental plan", "a monthly phone rental plan"),
+    ("basketball fans who follow the American league", "basketball fans who follow the American league"),
+    ("NBA", "NBA"),
+    ("users", "users"),
+])
+def test_core_phrase_drops_generic_subjects_and_modals(demand, core):
+    assert core_phrase(demand) == core
+
+
+def test_template_sentences_fill_the_families_with_the_core():
+    s = template_sentences("users likely to rent phones")
+    assert s[0] == "users likely to rent phones"
+    assert "The user will rent phones." in s and "The user searched for rent phones." in s
