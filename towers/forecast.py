@@ -29,6 +29,7 @@ dual towers. Everything here is deterministic: the same workspace and demand giv
 from __future__ import annotations
 
 import pickle
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,6 +136,23 @@ def category_parts(category: str) -> list[str]:
     return [p for p in (x.strip() for x in category.split(",")) if p] or [category]
 
 
+# Sentence encoders barely separate buying from selling ("sell their used car" is as close to the
+# category "car purchase" as to "used car listing"), so the category lift checks the direction.
+_ACQUIRE = frozenset("buy buys buying bought purchase purchases purchased purchasing".split())
+_DISPOSE = frozenset("sell sells selling sold sale sales resell reselling".split())
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z]+", text.lower()))
+
+
+def opposite_direction(demand: set[str], category: set[str]) -> bool:
+    """True when the category names one side of a transaction and the demand only the other
+    ("car purchase" for "sell their used car"); a demand naming both sides opposes nothing."""
+    return any(category & a and not category & b and demand & b and not demand & a
+               for a, b in ((_ACQUIRE, _DISPOSE), (_DISPOSE, _ACQUIRE)))
+
+
 def _history_tokens(events: pd.DataFrame, uidx: np.ndarray, window: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(token, window, user row) per history token: one per field value of each event, and one per
@@ -231,7 +249,7 @@ class ForecastScorer:
             parts = [(i, p) for i, c in enumerate(names) for p in category_parts(c)]
             owner = np.array([i for i, _ in parts], dtype=np.int64)
             vecs = self._unit([p for _, p in parts]) if parts else np.zeros((0, self.data.future_vectors.shape[1]), np.float32)
-            self._category_index = (vecs, idx, owner, len(names))
+            self._category_index = (vecs, idx, owner, names)
         return self._category_index
 
     def text_similarity(self, sentences: list[str]) -> np.ndarray:
@@ -241,14 +259,17 @@ class ForecastScorer:
         ambiguous ("sports watch" is close to "watch NBA games"), so a category may only promote
         texts that are relevant in their own right. On the 20k world's 13 demands mean find AUC
         0.811 -> 0.855 (uncapped 0.842: NBA drops to 0.70); on their 26 held-out paraphrases
-        0.808 -> 0.824."""
+        0.808 -> 0.824. A category on the other side of a transaction (`opposite_direction`) lifts
+        nothing. `sentences[0]` is the demand as written (as `template_sentences` orders them)."""
         e = self._sentences(sentences)
         sim = (self.data.future_vectors @ e.T).max(1)
         if self.s.category_lift > 0:
-            vecs, idx, owner, n_names = self._categories()
+            vecs, idx, owner, names = self._categories()
             if len(vecs):
-                cat_sim = np.full(n_names, -1.0, np.float32)
+                cat_sim = np.full(len(names), -1.0, np.float32)
                 np.maximum.at(cat_sim, owner, (vecs @ e.T).max(1))
+                said = _words(sentences[0])  # the demand as written: template families add "purchased"
+                cat_sim[[i for i, c in enumerate(names) if opposite_direction(said, _words(c))]] = -1.0
                 lifted = np.where(idx >= 0, cat_sim[np.maximum(idx, 0)], sim)
                 sim = np.maximum(sim, np.minimum(lifted, sim + self.s.category_lift))
         return sim

@@ -142,3 +142,22 @@ def test_history_tokens_split_listed_categories():
     got = sorted(zip(tok.tolist(), win.tolist(), users.tolist()))
     assert got == [("category:Comedy", "w0", 0), ("category:Romance", "w0", 0), ("text:t1", "w0", 0),
                    ("text:t2", "w1", 1)]  # a missing category gives no token
+
+
+def test_a_category_on_the_other_side_of_a_transaction_lifts_nothing():
+    from towers.forecast import _words, opposite_direction
+
+    assert opposite_direction(_words("sell their used car"), _words("car purchase"))
+    assert opposite_direction(_words("users likely to buy a car"), _words("used car sale"))
+    assert not opposite_direction(_words("sell their used car"), _words("used car listing"))
+    assert not opposite_direction(_words("buy or sell a used car"), _words("car purchase"))  # both sides named
+    vecs = np.array([[0.1, 0, 0, 0.995]], np.float32)
+    data = ForecastData(pd.Index(["a"]), np.arange(1), sp.csr_matrix((1, 1)), sp.csr_matrix((1, 1)),
+                        sp.csc_matrix((1, 1)), ["Bought a car"], vecs, ["car purchase"])
+
+    def enc(sentences):  # every sentence and category name points the same way: only the words differ
+        return np.array([[1.0, 0, 0, 0]] * len(sentences), np.float32)
+
+    assert ForecastScorer(data, enc).text_similarity(["buy a car"]) == pytest.approx([0.3], abs=1e-5)
+    assert ForecastScorer(data, enc).text_similarity(["sell my car", "The user purchased sell my car."]) == \
+        pytest.approx([0.1], abs=1e-5)
