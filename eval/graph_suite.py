@@ -12,6 +12,9 @@ Metrics (EGL's relation metrics), on the latest snapshot's candidate graph:
          as many sampled non-edges, each labelled true iff it is a relation in the truth table.
 * acc_heldout — ACC over the held-out candidate edges only. Stage II trains on description links
          as positives, so ACC over all edges partly measures how well it fits them; this does not.
+* r_precision — the ranking without the cut: precision of a method's R best-scored candidate edges,
+         R = the number of true relations among the candidates. ACC mixes how well a method ranks
+         with how many relations its thresholds keep (AECC); this separates the two.
 
 Methods: `candidates` (Stage I only: every candidate is kept, ranked by the Stage-I score),
 `alpc` (+ ranking: the latest snapshot's ALPC, adaptive thresholds), `trmp` (+ ensemble: the
@@ -67,7 +70,8 @@ def _is_true(pairs: np.ndarray, n: int, truth: np.ndarray) -> np.ndarray:
 
 
 def relation_metrics(edges: np.ndarray, keep: np.ndarray, true_edge: np.ndarray, test_y: np.ndarray,
-                     test_scores: np.ndarray, heldout: np.ndarray | None = None) -> dict:
+                     test_scores: np.ndarray, heldout: np.ndarray | None = None,
+                     edge_scores: np.ndarray | None = None) -> dict:
     """keep: (E, 2) bool [a keeps b, b keeps a]. `heldout` (E,) marks the candidate edges no model
     trained on: `acc_heldout` is ACC over those alone (ACC itself also counts edges whose description
     link was a training positive)."""
@@ -79,7 +83,19 @@ def relation_metrics(edges: np.ndarray, keep: np.ndarray, true_edge: np.ndarray,
     if heldout is not None:
         kh = keep[heldout]
         out["acc_heldout"] = _r(float((kh * true_edge[heldout][:, None]).sum() / kh.sum()) if kh.sum() else float("nan"))
+    if edge_scores is not None:
+        out["r_precision"] = _r(r_precision(edge_scores, true_edge))
     return out
+
+
+def r_precision(edge_scores: np.ndarray, true_edge: np.ndarray) -> float:
+    """Share of true relations among the R best-scored edges, R = number of true edges (ties broken
+    by edge order, so the result is deterministic)."""
+    r = int(true_edge.sum())
+    if r == 0:
+        return float("nan")
+    top = np.argsort(-np.asarray(edge_scores, dtype=np.float64), kind="stable")[:r]
+    return float(true_edge[top].mean())
 
 
 def _r(x: float, nd: int = 4):
@@ -152,8 +168,9 @@ def _run(ws, methods: list[str] | None, options: dict) -> dict:
     timings: dict[str, float] = {}
     results = []
 
-    def add(name: str, keep: np.ndarray, test_scores: np.ndarray, t0: float, **extra) -> None:
-        row = {"method": name, **relation_metrics(cand.edges, keep, true_edge, test_y, test_scores, heldout), **extra}
+    def add(name: str, keep: np.ndarray, test_scores: np.ndarray, t0: float, edge_scores=None, **extra) -> None:
+        row = {"method": name, **relation_metrics(cand.edges, keep, true_edge, test_y, test_scores, heldout, edge_scores),
+               **extra}
         timings[name] = round(time.perf_counter() - t0, 2)
         results.append(row)
 
@@ -163,11 +180,12 @@ def _run(ws, methods: list[str] | None, options: dict) -> dict:
         say(f"graph suite: {name}")
         t0 = time.perf_counter()
         if name == "candidates":
-            add(name, np.ones((len(cand), 2), bool), stage1_score(inp, test_pairs), t0)
+            add(name, np.ones((len(cand), 2), bool), stage1_score(inp, test_pairs), t0,
+                edge_scores=stage1_score(inp, cand.edges))
         elif name == "alpc" and repeats == 1:
             keep = np.stack([latest.edge_logits > latest.thresholds[cand.edges[:, 0]],
                              latest.edge_logits > latest.thresholds[cand.edges[:, 1]]], 1)
-            add(name, keep, latest.test_logits, t0)
+            add(name, keep, latest.test_logits, t0, edge_scores=latest.edge_logits)
         elif name in ("alpc", "alpc_no_threshold", "alpc_no_contrastive") and repeats > 1:
             over = {"alpc": {}, "alpc_no_threshold": {"alpha": 0.0}, "alpc_no_contrastive": {"beta": 0.0}}[name]
             rows = []
@@ -177,8 +195,9 @@ def _run(ws, methods: list[str] | None, options: dict) -> dict:
                                                                            f"epoch {e}/{tot}"))
                 rows.append(relation_metrics(cand.edges, res.keep(cand.edges, res.edge_logits,
                                                                   use_threshold=name != "alpc_no_threshold"),
-                                             true_edge, test_y, res.test_logits, heldout))
-            mean = {k: _r(float(np.mean([r[k] for r in rows])), 4) for k in ("acc", "aecc", "auc", "acc_heldout")}
+                                             true_edge, test_y, res.test_logits, heldout, res.edge_logits))
+            mean = {k: _r(float(np.mean([r[k] for r in rows])), 4)
+                    for k in ("acc", "aecc", "auc", "acc_heldout", "r_precision")}
             row = {"method": name, **mean, "mined": int(round(np.mean([r["mined"] for r in rows]))),
                    "acc_std": _r(float(np.std([r["acc"] for r in rows]))),
                    "auc_std": _r(float(np.std([r["auc"] for r in rows]))), "repeats": repeats}
@@ -188,18 +207,18 @@ def _run(ws, methods: list[str] | None, options: dict) -> dict:
             e = graph.edges
             order = np.lexsort((e["tail_id"].to_numpy(), e["head_id"].to_numpy()))
             keep = np.stack([e["kept_head"].to_numpy()[order], e["kept_tail"].to_numpy()[order]], 1)
-            add(name, keep, graph.test_logits(), t0)
+            add(name, keep, graph.test_logits(), t0, edge_scores=e["logit"].to_numpy()[order])
         elif name in ("alpc_no_threshold", "alpc_no_contrastive"):
             over = {"alpha": 0.0} if name == "alpc_no_threshold" else {"beta": 0.0}
             res = train_alpc(cand, inp, alpc_params(cfg, **over), test_pairs=test_pairs,
                              progress=lambda e, tot, n_=name: say(f"graph suite: {n_} epoch {e}/{tot}"))
             add(name, res.keep(cand.edges, res.edge_logits, use_threshold=name != "alpc_no_threshold"),
-                res.test_logits, t0)
+                res.test_logits, t0, edge_scores=res.edge_logits)
         elif name in ("deepwalk", "node2vec"):
             p, q = (1.0, 1.0) if name == "deepwalk" else (1.0, 0.5)
             el, tl = _walk_method(name, cand, inp, test_pairs, cfg, p, q)
             k = el > 0
-            add(name, np.stack([k, k], 1), tl, t0)
+            add(name, np.stack([k, k], 1), tl, t0, edge_scores=el)
 
     # ---- variance across snapshots: single ALPC vs rolling ensemble ---------------------------
     say("graph suite: ACC across snapshots with and without the ensemble")

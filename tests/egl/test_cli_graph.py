@@ -3,6 +3,8 @@ driven through the CLI with their JSON contracts; the build stage's skip and its
 
 import json
 
+import numpy as np
+
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -105,9 +107,19 @@ def test_graph_suite_json_contract(graph_world):
     for row in out["results"]:
         assert {"method", "acc", "aecc", "auc"} <= set(row)
         assert 0 <= row["acc"] <= 1 and 0 <= row["auc"] <= 1 and row["aecc"] >= 0
+        assert 0 <= row["r_precision"] <= 1
     cand = out["results"][0]
     assert all(x["aecc"] <= cand["aecc"] for x in out["results"])  # ranking keeps a subset of the candidates
     assert len(out["snapshot_acc"]["with_ensemble"]) == len(out["snapshot_acc"]["without_ensemble"]) == 2
+
+
+def test_r_precision_scores_the_ranking_without_the_cut():
+    from eval.graph_suite import r_precision
+
+    true_edge = np.array([True, False, True, False])  # R = 2
+    assert r_precision(np.array([0.9, 0.8, 0.7, 0.1]), true_edge) == 0.5
+    assert r_precision(np.array([0.9, 0.1, 0.7, 0.2]), true_edge) == 1.0
+    assert np.isnan(r_precision(np.ones(2), np.zeros(2, bool)))
 
 
 def test_graph_method_in_zero_shot_suite(graph_world):
