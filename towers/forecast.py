@@ -42,7 +42,7 @@ from targetbot.atomic import atomic_path
 from targetbot.workspace import Workspace
 
 FIELDS = ("text", "merchant", "item", "category")
-CACHE_FILE = "forecast-v3.pkl"  # v2: future texts carry their event category; v3: listed categories split  # v2: future texts carry their event category
+CACHE_FILE = "forecast-v3.pkl"  # v2: future texts carry their event category; v3: listed categories split
 
 
 @dataclass
@@ -222,7 +222,7 @@ def expected_audience(log_odds: np.ndarray) -> int:
 class ForecastScorer:
     def __init__(self, data: ForecastData, encode, settings: ForecastSettings | None = None):
         self.last: Forecast | None = None
-        self._category_index: tuple[np.ndarray, np.ndarray] | None = None
+        self._category_index: tuple[np.ndarray, np.ndarray, np.ndarray, list[set[str]]] | None = None
         self._last_encoded: tuple[tuple[str, ...], np.ndarray] | None = None
         self.data = data
         self.encode = encode  # list[str] -> (n, d) array, the representation center's encoder
@@ -240,8 +240,9 @@ class ForecastScorer:
             self._last_encoded = (key, self._unit(sentences))
         return self._last_encoded[1]
 
-    def _categories(self) -> tuple[np.ndarray, np.ndarray]:
-        """(unit vectors of the distinct category names, each future text's row in them or -1)."""
+    def _categories(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[set[str]]]:
+        """(unit vectors of the category names' parts, each future text's category or -1, each part's
+        category, each category's words), over the distinct category names."""
         if self._category_index is None:
             names = sorted({c for c in self.data.future_categories if c})
             pos = {c: i for i, c in enumerate(names)}
@@ -249,7 +250,7 @@ class ForecastScorer:
             parts = [(i, p) for i, c in enumerate(names) for p in category_parts(c)]
             owner = np.array([i for i, _ in parts], dtype=np.int64)
             vecs = self._unit([p for _, p in parts]) if parts else np.zeros((0, self.data.future_vectors.shape[1]), np.float32)
-            self._category_index = (vecs, idx, owner, names)
+            self._category_index = (vecs, idx, owner, [_words(c) for c in names])
         return self._category_index
 
     def text_similarity(self, sentences: list[str]) -> np.ndarray:
@@ -264,12 +265,12 @@ class ForecastScorer:
         e = self._sentences(sentences)
         sim = (self.data.future_vectors @ e.T).max(1)
         if self.s.category_lift > 0:
-            vecs, idx, owner, names = self._categories()
+            vecs, idx, owner, name_words = self._categories()
             if len(vecs):
-                cat_sim = np.full(len(names), -1.0, np.float32)
+                cat_sim = np.full(len(name_words), -1.0, np.float32)
                 np.maximum.at(cat_sim, owner, (vecs @ e.T).max(1))
                 said = _words(sentences[0])  # the demand as written: template families add "purchased"
-                cat_sim[[i for i, c in enumerate(names) if opposite_direction(said, _words(c))]] = -1.0
+                cat_sim[[i for i, w in enumerate(name_words) if opposite_direction(said, w)]] = -1.0
                 lifted = np.where(idx >= 0, cat_sim[np.maximum(idx, 0)], sim)
                 sim = np.maximum(sim, np.minimum(lifted, sim + self.s.category_lift))
         return sim
