@@ -152,12 +152,12 @@ class ToolSession:
         if a.use_prompt and prompt is None and seeds is None:
             raise TargetbotError("use_prompt: no prompt was tuned in this session")
         query = Query.from_demand(a.sentences, a.exclude, templates=False)
-        raw = zs.scores(query, prompt=prompt, seeds=seeds)
-        tau = zs.threshold(raw)
+        scored = zs.score(query, prompt=prompt, seeds=seeds)
+        raw, tau = scored.scores, scored.threshold()
         self.scores["find"] = self._align(zs.bundle.users, raw)
         self.state["find_rule"] = {"threshold": round(float(tau), 6), "selected": int((raw >= tau).sum())}
         self.state["find_evidence"] = [{"text": t, "similarity": sim, "category": cat}
-                                       for t, sim, cat in zs.last_evidence[:5]]
+                                       for t, sim, cat in scored.evidence[:5]]
         return {"users_scored": int(len(raw)), "rule_selected": self.state["find_rule"]["selected"],
                 "rule_threshold": round(float(tau), 4), "sentences": query.sentences,
                 "matched_behaviour": [e["text"] for e in self.state["find_evidence"]]}

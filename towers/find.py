@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -31,6 +32,9 @@ from sklearn.mixture import GaussianMixture
 from targetbot.errors import TargetbotError
 from towers.bundle import Bundle
 from towers.text_tower import PromptLearner
+
+if TYPE_CHECKING:
+    from towers.forecast import Forecast
 
 EXCLUSION_WEIGHT = 0.5
 SCORERS = ("forecast", "tower")
@@ -86,6 +90,38 @@ class Query:
         return cls(sentences, [e.strip() for e in (exclude or []) if e.strip()])
 
 
+@dataclass
+class Scored:
+    """One query's answer: every user's score, the scorer that produced it (`forecast` falls back to
+    `tower` when nothing matches the demand) and, for a forecast, what it matched."""
+
+    scores: np.ndarray
+    scorer: str
+    forecast: "Forecast | None" = None  # the demand's own forecast (exclusions not subtracted)
+
+    def threshold(self, seed: int = 0) -> float:
+        """The label-free decision rule (module doc): forecast scores keep the top N users, N = the
+        forecaster's expected audience; tower scores use the score mixture."""
+        if self.forecast is not None:
+            from towers.forecast import expected_audience
+
+            n = min(len(self.scores), expected_audience(self.forecast.scores))
+            return float(np.sort(np.asarray(self.scores))[::-1][n - 1])
+        return decision_threshold(self.scores, seed=seed)
+
+    @property
+    def rule(self) -> str:
+        return "expected audience of the forecaster" if self.forecast is not None else "GMM upper component"
+
+    @property
+    def evidence(self) -> list[tuple[str, float, str]]:
+        """The future behaviour texts the forecast matched (text, similarity, the event category
+        that raised the match or ""), best first; empty when the towers answered."""
+        if self.forecast is None:
+            return []
+        return [(t, sim, cat) for (t, sim), cat in zip(self.forecast.evidence, self.forecast.lifted_by)]
+
+
 class ZeroShot:
     """Scores users of a bundle against a query; keeps the text tower loaded (warm)."""
 
@@ -95,7 +131,6 @@ class ZeroShot:
         self.bundle = bundle
         self.scorer = scorer
         self.text = bundle.text_tower()
-        self.last_scorer = scorer  # which scorer answered the last query (forecast may fall back)
         self._forecaster = None
 
     def forecaster(self):
@@ -108,46 +143,29 @@ class ZeroShot:
             self._forecaster = ForecastScorer(self.bundle.forecast_data(), encoder.encode)
         return self._forecaster
 
-    @property
-    def last_evidence(self) -> list[tuple[str, float, str]]:
-        """The future behaviour texts the last forecast query matched (text, similarity, the event
-        category that raised the match or ""), best first; empty when the towers answered."""
-        if self.last_scorer != "forecast" or self._forecaster is None or self._forecaster.last is None:
-            return []
-        last = self._forecaster.last
-        return [(t, sim, cat) for (t, sim), cat in zip(last.evidence, last.lifted_by)]
-
     def query_vector(self, sentences: list[str], prompt: PromptLearner | None = None) -> np.ndarray:
         v = self.text.embed(sentences, prompt=prompt).mean(0)
         v = torch.nn.functional.normalize(v, dim=0)
         return v.numpy().astype(np.float32)
 
-    def threshold(self, scores: np.ndarray, seed: int = 0) -> float:
-        """The label-free rule for the scorer that produced `scores` (the last query's)."""
-        if self.last_scorer == "forecast" and self._forecaster is not None and self._forecaster.last is not None:
-            from towers.forecast import expected_audience
-
-            n = min(len(scores), expected_audience(self._forecaster.last.scores))
-            return float(np.sort(np.asarray(scores))[::-1][n - 1])
-        return decision_threshold(scores, seed=seed)
-
-    def scores(self, query: Query, prompt: PromptLearner | None = None, users: np.ndarray | None = None,
-               seeds: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-        """Every user's score (or `users`' rows). `seeds`: (positive rows, negative rows) of labelled
-        seed users, which the forecast scorer adds as weighted examples (few-shot)."""
-        self.last_scorer = "tower"
+    def score(self, query: Query, prompt: PromptLearner | None = None,
+              seeds: tuple[np.ndarray, np.ndarray] | None = None) -> Scored:
+        """Every user's score with what produced it. `seeds`: (positive rows, negative rows) of
+        labelled seed users, which the forecast scorer adds as weighted examples (few-shot)."""
         if self.scorer == "forecast" and prompt is None:  # a tuned prompt lives in the text tower
-            s = self.forecaster().scores(query.sentences, query.exclude, seeds)
-            if s is not None:
-                self.last_scorer = "forecast"
-                return s if users is None else s[users]
+            answer = self.forecaster().answer(query.sentences, query.exclude, seeds)
+            if answer is not None:
+                return Scored(answer[0], "forecast", answer[1])
         emb = self.bundle.embeddings("fused")
-        if users is not None:
-            emb = emb[users]
         s = np.asarray(emb @ self.query_vector(query.sentences, prompt))
         if query.exclude:
             s = s - EXCLUSION_WEIGHT * np.asarray(emb @ self.query_vector(query.exclude))
-        return s
+        return Scored(s, "tower")
+
+    def scores(self, query: Query, prompt: PromptLearner | None = None,
+               seeds: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """Every user's score (`score(...).scores`)."""
+        return self.score(query, prompt, seeds).scores
 
     def audience(self, query: Query, top_k: int | None = None, threshold: float | None = None,
                  prompt: PromptLearner | None = None, seeds: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
@@ -166,8 +184,9 @@ class ZeroShot:
                 rows, scores = range_search(self.bundle.index(), q, threshold)
                 tau = float(threshold)
         else:
-            s = self.scores(query, prompt, seeds=seeds)
-            tau = self.threshold(s) if threshold is None else float(threshold)
+            scored = self.score(query, prompt, seeds=seeds)
+            s = scored.scores
+            tau = scored.threshold() if threshold is None else float(threshold)
             order = np.argsort(-s, kind="stable")
             rows = order[:top_k] if top_k is not None else order[s[order] >= tau]
             scores = s[rows]

@@ -221,7 +221,6 @@ def expected_audience(log_odds: np.ndarray) -> int:
 
 class ForecastScorer:
     def __init__(self, data: ForecastData, encode, settings: ForecastSettings | None = None):
-        self.last: Forecast | None = None
         self._category_index: tuple[np.ndarray, np.ndarray, np.ndarray, list[set[str]]] | None = None
         self._last_encoded: tuple[tuple[str, ...], np.ndarray] | None = None
         self.data = data
@@ -320,10 +319,11 @@ class ForecastScorer:
         lifted_by = [self.data.future_categories[c] if v > o + 1e-6 else "" for c, v, o in zip(top, sims[:10], own)]
         return Forecast(scores.astype(np.float64), n_pseudo, evidence, lifted_by)
 
-    def scores(self, sentences: list[str], exclude: list[str] | None = None,
-               seeds: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray | None:
+    def answer(self, sentences: list[str], exclude: list[str] | None = None,
+               seeds: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, Forecast] | None:
+        """(scores with the exclusions subtracted, the demand's own forecast), or None when nothing
+        matches the demand."""
         main = self.forecast(sentences, seeds)
-        self.last = main
         if main is None:
             return None
         s = main.scores
@@ -331,4 +331,9 @@ class ForecastScorer:
             ex = self.forecast(exclude)
             if ex is not None:
                 s = s - self.s.exclusion_weight * ex.scores
-        return s
+        return s, main
+
+    def scores(self, sentences: list[str], exclude: list[str] | None = None,
+               seeds: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray | None:
+        answer = self.answer(sentences, exclude, seeds)
+        return None if answer is None else answer[0]

@@ -35,11 +35,10 @@ class FindZeroShot(TargetingMethod):
         from towers.find import Query
 
         zs, rows = _bundle_and_rows(ctx, self.scorer)
-        all_scores = zs.scores(Query.from_demand(scenario.demand))
-        scores = all_scores[rows]
-        tau = zs.threshold(all_scores, seed=ctx.seed)
-        rule = ("expected audience of the forecaster" if zs.last_scorer == "forecast" else "GMM upper component")
-        return MethodOutput(scores=scores, selected=scores >= tau, rule=f"{rule} (score >= {tau:.3f})")
+        scored = zs.score(Query.from_demand(scenario.demand))
+        scores = scored.scores[rows]
+        tau = scored.threshold(seed=ctx.seed)
+        return MethodOutput(scores=scores, selected=scores >= tau, rule=f"{scored.rule} (score >= {tau:.3f})")
 
 
 @register_method("find-tower")

@@ -27,3 +27,20 @@ def test_template_sentences_fill_the_families_with_the_core():
     s = template_sentences("users likely to rent phones")
     assert s[0] == "users likely to rent phones"
     assert "The user will rent phones." in s and "The user searched for rent phones." in s
+
+
+def test_a_scored_answer_carries_its_own_decision_rule():
+    """Two answers kept side by side each keep their own rule and evidence (nothing read from the
+    scorer's last call)."""
+    import numpy as np
+
+    from towers.find import Scored, decision_threshold
+    from towers.forecast import Forecast
+
+    log_odds = np.array([3.0, 3.0, -9.0, -9.0, -9.0, -9.0])  # expected audience: 2 users
+    fc = Forecast(log_odds, positives=2, evidence=[("Rented a phone", 0.8)], lifted_by=["phone rental"])
+    forecast = Scored(log_odds - 0.5, "forecast", fc)  # exclusions shift the scores, not the rule
+    tower = Scored(np.linspace(0, 1, 50), "tower")
+    assert forecast.threshold() == 2.5 and forecast.rule == "expected audience of the forecaster"
+    assert forecast.evidence == [("Rented a phone", 0.8, "phone rental")]
+    assert tower.threshold() == decision_threshold(tower.scores) and tower.evidence == []
