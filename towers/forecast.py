@@ -54,6 +54,7 @@ class ForecastSettings:
     min_users: int = 5  # history tokens seen by fewer users are dropped
     C: float = 0.03  # strong L2: the pseudo-labels are noisy
     exclusion_weight: float = 0.5
+    edge_weight: float = 0.3  # a pseudo-positive whose best matched text sits at the margin's edge counts this much
     seed_share: float = 1.0  # few-shot: seed positives' total weight / pseudo-positives' (3.0 measured worse)
     adaptive_seed_share: bool = True  # scale seed_share by how badly the zero-shot forecast ranks the seeds
 
@@ -289,6 +290,23 @@ class ForecastScorer:
             return None
         return cols, sims, y
 
+    def pseudo_weights(self, cols: np.ndarray, sims: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Training weights: 1 per user, except that a pseudo-positive counts by how well the best
+        matched text it did matches the demand - 1 at the best match, falling linearly to
+        `edge_weight` at the margin's edge - rescaled so the pseudo-positives keep their total.
+        A user who did only a borderline match ("Paid with wallet balance" for "wallet accounts
+        hackers take over") is weaker evidence. 20k world: mean find AUC 0.8559 -> 0.8572
+        (precision at the positive count 0.396 -> 0.404) on the 13 demands, 0.8297 -> 0.8304
+        (0.353 -> 0.358) on their 26 paraphrases; MovieLens unchanged (0.602)."""
+        w = np.ones(len(y))
+        if self.s.edge_weight >= 1.0 or not y.any() or not len(cols):
+            return w
+        wt = np.clip((sims - (sims[0] - self.s.margin)) / max(self.s.margin, 1e-9), self.s.edge_weight, 1.0)
+        best = self.data.future[:, cols].multiply(wt[None, :]).tocsr().max(axis=1).toarray().ravel()
+        w[y] = np.maximum(best[y], 1e-3)
+        w[y] *= y.sum() / w[y].sum()
+        return w
+
     def _fit(self, X: sp.csr_matrix, y: np.ndarray, weight: np.ndarray | None = None) -> LogisticRegression:
         return LogisticRegression(C=self.s.C, max_iter=300).fit(X, y, sample_weight=weight)
 
@@ -301,12 +319,12 @@ class ForecastScorer:
             return None
         cols, sims, y = labels
         n_pseudo = int(y.sum())
-        X, w = self.data.history_input[self.data.train_rows], np.ones(len(y))
+        X, w = self.data.history_input[self.data.train_rows], self.pseudo_weights(cols, sims, y)
         if seeds is not None and len(seeds[0]):
             pos, neg = (np.asarray(r, dtype=np.int64) for r in seeds)
             share = self.s.seed_share
             if self.s.adaptive_seed_share and len(neg):
-                zero = self._fit(X, y).decision_function(self.data.history_latest[np.r_[pos, neg]])
+                zero = self._fit(X, y, w).decision_function(self.data.history_latest[np.r_[pos, neg]])
                 share *= seed_trust(zero[:len(pos)], zero[len(pos):])
             sw = max(1.0, share * n_pseudo / len(pos))
             X = sp.vstack([X, self.data.history_latest[pos], self.data.history_latest[neg]]).tocsr()

@@ -161,3 +161,20 @@ def test_a_category_on_the_other_side_of_a_transaction_lifts_nothing():
     assert ForecastScorer(data, enc).text_similarity(["buy a car"]) == pytest.approx([0.3], abs=1e-5)
     assert ForecastScorer(data, enc).text_similarity(["sell my car", "The user purchased sell my car."]) == \
         pytest.approx([0.1], abs=1e-5)
+
+
+def test_pseudo_positives_count_by_how_well_their_best_text_matches():
+    """Three users did: the best match (sim 0.8), an edge match (0.68 = best - margin), and both."""
+    from towers.forecast import ForecastSettings
+
+    data = ForecastData(pd.Index(["a", "b", "c", "d"]), np.arange(4), sp.csr_matrix((4, 1)), sp.csr_matrix((4, 1)),
+                        sp.csc_matrix(np.array([[1, 0], [0, 1], [1, 1], [0, 0]], np.float32)), ["x", "y"],
+                        np.eye(2, dtype=np.float32), ["", ""])
+    scorer = ForecastScorer(data, encode, ForecastSettings(margin=0.12, edge_weight=0.3))
+    y = np.array([True, True, True, False])
+    w = scorer.pseudo_weights(np.array([0, 1]), np.array([0.8, 0.68]), y)
+    raw = np.array([1.0, 0.3, 1.0])  # best matched text's weight, then rescaled to keep the total (3)
+    assert w == pytest.approx(list(raw * 3 / raw.sum()) + [1.0])
+    flat = ForecastScorer(data, encode, ForecastSettings(edge_weight=1.0)).pseudo_weights(np.array([0, 1]),
+                                                                                         np.array([0.8, 0.68]), y)
+    assert flat == pytest.approx([1.0] * 4)
