@@ -96,8 +96,11 @@ class Scored:
     `tower` when nothing matches the demand) and, for a forecast, what it matched."""
 
     scores: np.ndarray
-    scorer: str
     forecast: "Forecast | None" = None  # the demand's own forecast (exclusions not subtracted)
+
+    @property
+    def scorer(self) -> str:
+        return "forecast" if self.forecast is not None else "tower"
 
     def threshold(self, seed: int = 0) -> float:
         """The label-free decision rule (module doc): forecast scores keep the top N users, N = the
@@ -155,12 +158,12 @@ class ZeroShot:
         if self.scorer == "forecast" and prompt is None:  # a tuned prompt lives in the text tower
             answer = self.forecaster().answer(query.sentences, query.exclude, seeds)
             if answer is not None:
-                return Scored(answer[0], "forecast", answer[1])
+                return Scored(answer[0], answer[1])
         emb = self.bundle.embeddings("fused")
         s = np.asarray(emb @ self.query_vector(query.sentences, prompt))
         if query.exclude:
             s = s - EXCLUSION_WEIGHT * np.asarray(emb @ self.query_vector(query.exclude))
-        return Scored(s, "tower")
+        return Scored(s)
 
     def scores(self, query: Query, prompt: PromptLearner | None = None,
                seeds: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:

@@ -296,7 +296,7 @@ class ForecastScorer:
         `edge_weight` at the margin's edge - rescaled so the pseudo-positives keep their total.
         A user who did only a borderline match ("Paid with wallet balance" for "wallet accounts
         hackers take over") is weaker evidence. 20k world: mean find AUC 0.8559 -> 0.8572
-        (precision at the positive count 0.396 -> 0.404) on the 13 demands, 0.8297 -> 0.8304
+        (precision at the positive count 0.396 -> 0.403) on the 13 demands, 0.8297 -> 0.8304
         (0.353 -> 0.358) on their 26 paraphrases; MovieLens unchanged (0.602)."""
         w = np.ones(len(y))
         if self.s.edge_weight >= 1.0 or not y.any() or not len(cols):

@@ -39,8 +39,9 @@ def test_a_scored_answer_carries_its_own_decision_rule():
 
     log_odds = np.array([3.0, 3.0, -9.0, -9.0, -9.0, -9.0])  # expected audience: 2 users
     fc = Forecast(log_odds, positives=2, evidence=[("Rented a phone", 0.8)], lifted_by=["phone rental"])
-    forecast = Scored(log_odds - 0.5, "forecast", fc)  # exclusions shift the scores, not the rule
-    tower = Scored(np.linspace(0, 1, 50), "tower")
+    forecast = Scored(log_odds - 0.5, fc)  # exclusions shift the scores, not the rule
+    tower = Scored(np.linspace(0, 1, 50))
     assert forecast.threshold() == 2.5 and forecast.rule == "expected audience of the forecaster"
+    assert forecast.scorer == "forecast" and tower.scorer == "tower"
     assert forecast.evidence == [("Rented a phone", 0.8, "phone rental")]
     assert tower.threshold() == decision_threshold(tower.scores) and tower.evidence == []
