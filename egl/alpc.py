@@ -41,7 +41,7 @@ class ALPCParams:
     weight_decay: float = 1e-4
     alpha: float = 1.0  # threshold loss weight (0 = ablation "without threshold task")
     beta: float = 1.0  # contrastive loss weight (0 = ablation "without contrastive task")
-    tau: float = 0.5
+    tau: float = 1.0  # see egl/config.py ALPCConfig.tau
     contrastive_batch: int = 128
     holdout: float = 0.1
     positives: Literal["gloss", "consensus", "all"] = "gloss"

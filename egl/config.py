@@ -79,7 +79,9 @@ class ALPCConfig(_Strict):
     weight_decay: float = Field(1e-4, ge=0)
     alpha: float = Field(1.0, ge=0, description="Weight of the adaptive threshold loss (EGL Eq. 3).")
     beta: float = Field(1.0, ge=0, description="Weight of InfoNCE with semantic positives (EGL Eq. 4).")
-    tau: float = Field(0.5, gt=0, description="InfoNCE temperature.")
+    tau: float = Field(1.0, gt=0, description="InfoNCE temperature. Chosen on a validation world (seed 11, not the "
+                       "benchmark's seed 7): relation ACC 0.893 / 0.901 / 0.921 / 0.925 / 0.916 at 0.5 / 0.7 / 1.0 / "
+                       "1.5 / 2.0, 3 seeds each; without the contrastive task 0.905).")
     contrastive_batch: int = Field(128, ge=2)
     holdout: float = Field(0.1, ge=0, lt=1, description="Share of candidate edges held out for the link AUC.")
     positives: Literal["gloss", "consensus", "all"] = "gloss"
