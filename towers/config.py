@@ -54,6 +54,9 @@ class AlignConfig(BaseModel):
     modality_weight: float = Field(0.25, description="Weight of the per-modality InfoNCE terms.")
     forecast_weight: float = Field(1.0, description="Weight of the multi-label BCE over the whole future-statement "
                                                     "vocabulary (towers/losses/forecast.py); 0 = InfoNCE only.")
+    recon_weight: float = Field(1.0, description="Weight of reconstructing the per-modality embeddings from the fused "
+                                                  "one (towers/losses/reconstruction.py); 0 = off. Probe AUC of the fused "
+                                                  "embedding on the 20k world: 0.745 at 0, 0.769 at 1, 0.753 at 4.")
     lora_rank: int = 8
     lora_top_layers: int = Field(2, description="LoRA on the top N encoder layers only (0 = all layers).")
     max_text_tokens: int = 32

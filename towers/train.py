@@ -31,7 +31,7 @@ from targetbot.workspace import Workspace
 from towers.config import TowerConfig
 from towers.describe import future_statements
 from towers.inputs import ProfileCodec, UserInputs, build_inputs, item_vocabulary
-from towers.losses import ForecastLoss, InfoNCELoss
+from towers.losses import ForecastLoss, InfoNCELoss, ModalityReconstructionLoss
 from towers.tabular import TabularPretrainer
 from towers.text_tower import TextTower
 from towers.user_tower import MODALITIES, UserTower, make_batch
@@ -201,8 +201,9 @@ def align(tower: UserTower, text: TextTower, p: Prepared, cfg: TowerConfig, rng,
         shape=(len(p.users), len(vocab)))
     targets.sum_duplicates()
     targets.data[:] = 1.0
+    recon = ModalityReconstructionLoss(cfg.dim, cfg.dim * len(MODALITIES))
     user_params = (list(tower.parameters()) + list(main.parameters()) + list(per_mod.parameters())
-                   + list(forecast.parameters()))
+                   + list(forecast.parameters()) + list(recon.parameters()))
     head_params = list(text.proj.parameters())
     lora_params = [q for n, q in text.named_parameters() if q.requires_grad and "lora_" in n]
     users_arr = p.users.to_numpy()
@@ -217,6 +218,8 @@ def align(tower: UserTower, text: TextTower, p: Prepared, cfg: TowerConfig, rng,
         loss = main(fused, t)
         if a.modality_weight > 0:
             loss = loss + a.modality_weight * torch.stack([per_mod[m](mods[m], t.detach()) for m in MODALITIES]).mean()
+        if a.recon_weight > 0:
+            loss = loss + a.recon_weight * recon(fused, torch.cat([mods[m] for m in MODALITIES], -1))
         if vocab_fn is not None and a.forecast_weight > 0:
             y = torch.from_numpy(targets[uidx].toarray())
             loss = loss + a.forecast_weight * forecast(fused, vocab_fn(), y)

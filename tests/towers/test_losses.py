@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from towers.losses import (CPCLoss, ForecastLoss, InfoNCELoss, MaskedFeatureLoss, NegativeQueue, ReplacedTokenLoss, cyclic_kl,
-                           prompt_triplet_loss)
+from towers.losses import (CPCLoss, ForecastLoss, InfoNCELoss, MaskedFeatureLoss, ModalityReconstructionLoss, NegativeQueue,
+                           ReplacedTokenLoss, cyclic_kl, prompt_triplet_loss)
 
 
 def test_infonce_known_value_and_symmetry():
@@ -110,3 +110,19 @@ def test_forecast_loss_known_value_and_learns_the_right_statements():
     users = torch.tensor([[0.3, 0.7]], requires_grad=True)
     loss_fn(users, statements, targets).backward()
     assert users.grad[0, 0] < 0 < users.grad[0, 1]  # descent moves toward statement 0
+
+
+def test_reconstruction_known_value_keeps_magnitude_and_detaches_target():
+    loss_fn = ModalityReconstructionLoss(dim=2, target_dim=1)
+    torch.nn.init.zeros_(loss_fn.decoder.weight)
+    torch.nn.init.zeros_(loss_fn.decoder.bias)
+    target = torch.tensor([[0.0], [2.0], [4.0], [6.0]], requires_grad=True)
+    # a zero prediction against a target standardised with the unbiased std: mean square (B-1)/B
+    loss = loss_fn(torch.randn(4, 2, requires_grad=True), target)
+    assert loss.item() == pytest.approx(0.75, rel=1e-5)
+    loss.backward()
+    assert target.grad is None and loss_fn.decoder.weight.grad is not None
+    # per dimension, not per user: a user twice as intense as another keeps a different target
+    z = ModalityReconstructionLoss.standardise(torch.tensor([[1.0, 1.0], [2.0, 2.0], [4.0, 4.0]]))
+    assert z[0, 0].item() < z[1, 0].item() < z[2, 0].item()
+    assert z.mean(0).abs().max().item() < 1e-6
