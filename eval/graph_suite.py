@@ -23,8 +23,9 @@ stored graph), `alpc_no_threshold` (α = 0, keeps logit > 0), `alpc_no_contrasti
 regression on Hadamard features, same positives and negatives as ALPC, keeps p > 0.5).
 
 `--repeats N` (N > 1) retrains `alpc` and both ablations with the same N seeds and reports the
-mean with `acc_std` / `auc_std`: ALPC's relation ACC moves by ~0.1 between seeds of one variant
-(0.83-0.94 on the 20k world), more than the ablations differ, so one seed cannot rank them.
+mean with `acc_std` / `auc_std` and each seed's ACC in `acc_runs` (seed order, so runs pair up
+across methods): ALPC's relation ACC moves by ~0.1 between seeds of one variant (0.83-0.94 on
+the 20k world), more than the ablations differ, so one seed cannot rank them.
 
 Variance: ACC at each of the last snapshots for the single-snapshot ALPC model versus the
 rolling ensemble of it and the snapshots before it; lower variance = steadier graph.
@@ -200,7 +201,8 @@ def _run(ws, methods: list[str] | None, options: dict) -> dict:
                     for k in ("acc", "aecc", "auc", "acc_heldout", "r_precision")}
             row = {"method": name, **mean, "mined": int(round(np.mean([r["mined"] for r in rows]))),
                    "acc_std": _r(float(np.std([r["acc"] for r in rows]))),
-                   "auc_std": _r(float(np.std([r["auc"] for r in rows]))), "repeats": repeats}
+                   "auc_std": _r(float(np.std([r["auc"] for r in rows]))), "repeats": repeats,
+                   "acc_runs": [r["acc"] for r in rows]}  # per seed, in seed order: pair them across methods
             timings[name] = round(time.perf_counter() - t0, 2)
             results.append(row)
         elif name == "trmp":

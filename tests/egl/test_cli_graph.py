@@ -175,3 +175,4 @@ def test_graph_suite_repeats_trains_alpc_and_ablations_on_the_same_seeds(graph_w
     rows = {x["method"]: x for x in json.loads(r.stdout)["results"]}
     for name in ("alpc", "alpc_no_contrastive"):
         assert rows[name]["repeats"] == 2 and rows[name]["acc_std"] >= 0 and 0 <= rows[name]["acc"] <= 1
+        assert len(rows[name]["acc_runs"]) == 2 and rows[name]["acc"] == pytest.approx(np.mean(rows[name]["acc_runs"]), abs=1e-4)
