@@ -201,9 +201,10 @@ def align(tower: UserTower, text: TextTower, p: Prepared, cfg: TowerConfig, rng,
         shape=(len(p.users), len(vocab)))
     targets.sum_duplicates()
     targets.data[:] = 1.0
-    recon = ModalityReconstructionLoss(cfg.dim, cfg.dim * len(MODALITIES))
+    # built only when used: its initialisation draws from torch's RNG, so recon_weight=0 trains as before it existed
+    recon = ModalityReconstructionLoss(cfg.dim, cfg.dim * len(MODALITIES)) if a.recon_weight > 0 else None
     user_params = (list(tower.parameters()) + list(main.parameters()) + list(per_mod.parameters())
-                   + list(forecast.parameters()) + list(recon.parameters()))
+                   + list(forecast.parameters()) + (list(recon.parameters()) if recon is not None else []))
     head_params = list(text.proj.parameters())
     lora_params = [q for n, q in text.named_parameters() if q.requires_grad and "lora_" in n]
     users_arr = p.users.to_numpy()
@@ -218,7 +219,7 @@ def align(tower: UserTower, text: TextTower, p: Prepared, cfg: TowerConfig, rng,
         loss = main(fused, t)
         if a.modality_weight > 0:
             loss = loss + a.modality_weight * torch.stack([per_mod[m](mods[m], t.detach()) for m in MODALITIES]).mean()
-        if a.recon_weight > 0:
+        if recon is not None:
             loss = loss + a.recon_weight * recon(fused, torch.cat([mods[m] for m in MODALITIES], -1))
         if vocab_fn is not None and a.forecast_weight > 0:
             y = torch.from_numpy(targets[uidx].toarray())

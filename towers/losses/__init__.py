@@ -8,5 +8,5 @@ from towers.losses.reconstruction import ModalityReconstructionLoss
 from towers.losses.tabular import MaskedFeatureLoss, ReplacedTokenLoss
 from towers.losses.triplet import prompt_triplet_loss
 
-__all__ = ["CPCLoss", "ForecastLoss", "InfoNCELoss", "MaskedFeatureLoss", "ModalityReconstructionLoss", "NegativeQueue", "ReplacedTokenLoss", "cyclic_kl",
-           "prompt_triplet_loss"]
+__all__ = ["CPCLoss", "ForecastLoss", "InfoNCELoss", "MaskedFeatureLoss", "ModalityReconstructionLoss", "NegativeQueue",
+           "ReplacedTokenLoss", "cyclic_kl", "prompt_triplet_loss"]
