@@ -178,3 +178,31 @@ def test_pseudo_positives_count_by_how_well_their_best_text_matches():
     flat = ForecastScorer(data, encode, ForecastSettings(edge_weight=1.0)).pseudo_weights(np.array([0, 1]),
                                                                                          np.array([0.8, 0.68]), y)
     assert flat == pytest.approx([1.0] * 4)
+
+
+def test_repeat_prior_adds_the_share_in_the_scores_units():
+    from towers.forecast import repeat_prior
+
+    scores = np.array([0.0, 1.0, 2.0, 3.0])
+    share = np.array([0.0, 0.0, 0.25, 0.25])  # sqrt: 0, 0, .5, .5 -> z: -1, -1, 1, 1
+    out = repeat_prior(scores, share, 0.5)
+    assert np.allclose(out, scores + 0.5 * scores.std() * np.array([-1, -1, 1, 1]))
+    assert np.isclose(out.mean(), scores.mean())  # the prior only reorders
+    assert np.array_equal(repeat_prior(scores, np.zeros(4), 0.5), scores)  # nobody did it before: no change
+    assert np.array_equal(repeat_prior(scores, share, 0.0), scores)
+
+
+def test_users_who_already_do_the_behaviour_rank_higher_with_the_repeat_prior():
+    data, _ = world()
+    # two users with the same latest history, one of whom rented a phone in it
+    data.history_latest = data.history_latest.tolil()
+    data.history_latest[[400, 401], :] = np.array([[0, 1, 0], [0, 1, 0]], dtype=np.float32)
+    data.history_latest = data.history_latest.tocsr()
+    share = np.zeros((len(data.users), len(TEXTS)), np.float32)
+    share[401, 0] = 0.5
+    data.latest_share = sp.csr_matrix(share)
+    with_prior = ForecastScorer(data, encode).scores(["users likely to rent a phone"])
+    assert with_prior[401] > with_prior[400]
+    from towers.forecast import ForecastSettings
+    without = ForecastScorer(data, encode, ForecastSettings(repeat_weight=0.0)).scores(["users likely to rent a phone"])
+    assert without[401] == without[400]

@@ -152,3 +152,22 @@ def test_find_scorers_forecast_by_default_and_tower_on_request(built):
     assert (Bundle.load(ws).root / CACHE_FILE).exists()  # built once, kept in the bundle
     bad = runner.invoke(app, ["find", "-w", str(ws.root), "x", "--scorer", "magic"])
     assert bad.exit_code == 2 and "unknown scorer 'magic'" in bad.output
+
+
+def test_forecast_data_latest_shares_match_the_events(built):
+    ws, _ = built
+    from towers.train import eval_input_windows
+
+    data = Bundle.load(ws).forecast_data()
+    assert data.latest_share is not None and data.latest_share.shape == (len(data.users), len(data.future_texts))
+    ev = ws.events(windows=eval_input_windows(ws))
+    user = str(ev["user_id"].astype(str).value_counts().index[0])  # the most active user
+    mine = ev[ev["user_id"].astype(str) == user]
+    known = set(data.future_texts)
+    col = {t: i for i, t in enumerate(data.future_texts)}
+    row = data.latest_share[data.users.get_loc(user)].toarray().ravel()
+    expected = np.zeros(len(data.future_texts))
+    for t in mine["text"].astype(str):
+        if t in known:
+            expected[col[t]] += 1.0 / len(mine)
+    assert expected.sum() > 0 and np.allclose(row, expected, atol=1e-6) and row.sum() <= 1.0 + 1e-6
