@@ -135,8 +135,9 @@ class ForecastData:
         latest = np.isin(window, latest_windows) & (uidx >= 0)
         total = np.bincount(uidx[latest], minlength=len(users)).astype(np.float32)
         lrows = store.row_ids(events.loc[latest, "text"], missing="ignore")
-        lcol = np.minimum(np.searchsorted(present, lrows), len(present) - 1)  # `present` is sorted (np.unique)
-        known = (present[lcol] == lrows) & (lrows >= 0)  # texts no training user produced in a target window drop out
+        lcol = np.minimum(np.searchsorted(present, lrows), max(len(present) - 1, 0))  # `present` is sorted (np.unique)
+        # texts no training user produced in a target window drop out
+        known = (present[lcol] == lrows) & (lrows >= 0) if len(present) else np.zeros(len(lrows), bool)
         lu = uidx[latest][known]
         latest_share = sp.csr_matrix((1.0 / total[lu], (lu, lcol[known])), shape=(len(users), len(present)))
         latest_share.sum_duplicates()
