@@ -93,16 +93,30 @@ def load_current(ws: Workspace) -> Bundle:
     return Bundle.load(ws)
 
 
-def ablation_bundle(ws: Workspace, overrides: dict, profile: str | None = None, progress=None) -> Bundle:
-    """A bundle trained like the current one but with `overrides` (e.g. one modality removed);
-    built on first use, stored beside the main bundle, never made CURRENT."""
+def ablation_config(ws: Workspace, overrides: dict, profile: str | None = None) -> TowerConfig:
+    """The current bundle's config (or the profile's, with no bundle yet) with `overrides` applied."""
     from towers.bundle import current_key
 
     base = Bundle.load(ws).config if current_key(ws) else TowerConfig.from_name(profile or "quick")
     data = base.model_dump()
     for k, v in overrides.items():
         data[k] = {**data[k], **v} if isinstance(v, dict) else v
-    cfg = TowerConfig.model_validate(data)
+    return TowerConfig.model_validate(data)
+
+
+def ablation_key(ws: Workspace, overrides: dict) -> str:
+    """The key `ablation_bundle(ws, overrides)` builds under, without building anything."""
+    from towers.content import ContentStore
+
+    return f"{ablation_config(ws, overrides).key()}-{data_fingerprint(ws, ContentStore.open(ws))}"
+
+
+def ablation_bundle(ws: Workspace, overrides: dict, profile: str | None = None, progress=None) -> Bundle:
+    """A bundle trained like the current one but with `overrides` (e.g. one modality removed);
+    built on first use, stored beside the main bundle, never made CURRENT."""
+    from towers.bundle import current_key
+
+    cfg = ablation_config(ws, overrides, profile)
     keep = current_key(ws)
     result = build_towers(ws, config=cfg, progress=progress)
     if keep:

@@ -47,6 +47,23 @@ def set_current(ws: Workspace, key: str) -> None:
     write_text(bundle_root(ws) / "CURRENT", key + "\n")
 
 
+def prune_bundles(ws: Workspace, keep: set[str]) -> list[tuple[str, int]]:
+    """Delete every tower bundle except CURRENT and `keep`; returns (key, bytes freed) per bundle.
+    A bundle is one directory, removed whole, so nothing is left half-deleted that `find` reads."""
+    import shutil
+
+    root = bundle_root(ws)
+    if not root.exists():
+        return []
+    keep = set(keep) | {current_key(ws) or ""}
+    removed = []
+    for d in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in keep):
+        size = sum(f.stat().st_size for f in d.rglob("*") if f.is_file())
+        shutil.rmtree(d)
+        removed.append((d.name, size))
+    return removed
+
+
 def text_state(text: TextTower) -> dict[str, torch.Tensor]:
     trainable = {n for n, p in text.named_parameters() if p.requires_grad}
     return {k: v for k, v in text.state_dict().items() if k in trainable}

@@ -83,6 +83,9 @@ def build(
         help="quick: training budgets that fit a 2-core CPU (the default, and what the benchmark uses); full: larger models and longer training. "
              "Stages without training ignore it.")] = Profile.quick,
     force: Annotated[bool, typer.Option("--force", help="Rebuild the selected stages even when up to date.")] = False,
+    prune: Annotated[bool, typer.Option(
+        "--prune", help="Afterwards delete old tower bundles: all but the current one and the probe suite's "
+                        "ablations of it (each config change leaves a bundle behind, ~100 MB at 20k users).")] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Build the workspace's artifacts: the offline stages, in order, skipping those up to date.
@@ -108,12 +111,27 @@ def build(
         if not json_out:
             colour = "green" if status == "built" else "dim"
             out.print(f"  [{colour}]{status:<8}[/] {st.name:<10} {seconds:8.1f} s  {summary}")
+    pruned = _prune_towers(ws) if prune else []
     total_s = time.perf_counter() - total
     if json_out:
-        emit_json({"workspace": str(ws.root), "profile": profile.value, "stages": results, "seconds": round(total_s, 3)})
+        emit_json({"workspace": str(ws.root), "profile": profile.value, "stages": results, "seconds": round(total_s, 3),
+                   **({"pruned": [k for k, _ in pruned]} if prune else {})})
         return
+    if prune:
+        out.print(f"  pruned {len(pruned)} old tower bundle(s), {sum(b for _, b in pruned) / 2**20:,.0f} MiB freed")
     out.print(f"[bold]{ws.root}[/]: {len(results)} stage(s) in {total_s:.1f} s")
 
 
+def _prune_towers(ws) -> list[tuple[str, int]]:
+    """Old tower bundles out; the current one and its probe ablations (eval/methods/probe.py) stay."""
+    from eval.methods.probe import ABLATIONS
+    from towers.build import ablation_key
+    from towers.bundle import current_key, prune_bundles
+
+    keep = {ablation_key(ws, over) for over in ABLATIONS.values()} if current_key(ws) else set()
+    return prune_bundles(ws, keep)
+
+
 build.__doc__ = (build.__doc__ or "") + "\n\nStages, in pipeline order:\n\n" + _stage_list() + (
-    "\n\nExamples: targetbot build -w ws · targetbot build -w ws --stage content --json")
+    "\n\nExamples: targetbot build -w ws · targetbot build -w ws --stage content --json · "
+    "targetbot build -w ws --prune")

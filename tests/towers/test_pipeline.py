@@ -171,3 +171,23 @@ def test_forecast_data_latest_shares_match_the_events(built):
         if t in known:
             expected[col[t]] += 1.0 / len(mine)
     assert expected.sum() > 0 and np.allclose(row, expected, atol=1e-6) and row.sum() <= 1.0 + 1e-6
+
+
+def test_build_prune_removes_old_bundles_and_keeps_current_and_ablations(built):
+    ws, _ = built
+    from eval.methods.probe import ABLATIONS
+    from towers.build import ablation_key
+    from towers.bundle import bundle_root, current_key
+
+    old = bundle_root(ws) / "quick-0000000000-old"
+    (old / "embeddings").mkdir(parents=True)
+    (old / "embeddings" / "fused.npy").write_bytes(b"\0" * 2048)
+    ablations = {ablation_key(ws, o) for o in ABLATIONS.values()}
+    kept_before = {p.name for p in bundle_root(ws).iterdir() if p.is_dir()} & (ablations | {current_key(ws)})
+    r = runner.invoke(app, ["build", "-w", str(ws.root), "--stage", "content", "--prune", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["pruned"] == ["quick-0000000000-old"] and not old.exists()
+    assert current_key(ws) in kept_before and all((bundle_root(ws) / k).is_dir() for k in kept_before)
+    assert Bundle.load(ws).embeddings("fused").shape[0] > 0  # the current bundle still loads
+    again = runner.invoke(app, ["build", "-w", str(ws.root), "--stage", "content", "--prune"])
+    assert again.exit_code == 0 and "pruned 0 old tower bundle(s)" in again.output
