@@ -206,3 +206,20 @@ def test_users_who_already_do_the_behaviour_rank_higher_with_the_repeat_prior():
     from towers.forecast import ForecastSettings
     without = ForecastScorer(data, encode, ForecastSettings(repeat_weight=0.0)).scores(["users likely to rent a phone"])
     assert without[401] == without[400]
+
+
+def test_seed_positives_confirm_texts_for_the_repeat_prior():
+    data, _ = world()
+    share = np.zeros((len(data.users), len(TEXTS)), np.float32)
+    share[[10, 11], 1] = 0.5  # two seed positives bought dog food recently
+    share[12, 2] = 0.5  # one watched NBA: below the two-positive minimum
+    share[20, 2] = 0.5  # ... and a seed negative did too
+    data.latest_share = sp.csr_matrix(share)
+    from towers.forecast import ForecastSettings
+
+    scorer = ForecastScorer(data, encode, ForecastSettings(seed_repeat_margin=2.0))  # every text counts as near
+    pos, neg = np.array([10, 11, 12]), np.array([20, 21])
+    assert list(scorer.seed_repeats(["users likely to rent a phone"], pos, neg)) == [1]
+    assert len(ForecastScorer(data, encode).seed_repeats(["users likely to rent a phone"], pos, neg)) == 0  # not near
+    assert len(ForecastScorer(data, encode, ForecastSettings(seed_repeat_margin=2.0, seed_repeat_min=0))
+               .seed_repeats(["users likely to rent a phone"], pos, neg)) == 0  # switched off
