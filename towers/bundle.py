@@ -57,7 +57,8 @@ def prune_bundles(ws: Workspace, keep: set[str]) -> list[tuple[str, int]]:
         return []
     keep = set(keep) | {current_key(ws) or ""}
     removed = []
-    for d in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in keep):
+    # ".name.*.tmp" directories are bundles being written (targetbot.atomic): never touched
+    for d in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in keep and not p.name.startswith(".")):
         size = sum(f.stat().st_size for f in d.rglob("*") if f.is_file())
         shutil.rmtree(d)
         removed.append((d.name, size))

@@ -182,6 +182,8 @@ def test_build_prune_removes_old_bundles_and_keeps_current_and_ablations(built):
     old = bundle_root(ws) / "quick-0000000000-old"
     (old / "embeddings").mkdir(parents=True)
     (old / "embeddings" / "fused.npy").write_bytes(b"\0" * 2048)
+    writing = bundle_root(ws) / ".quick-1111111111-new.abc.tmp"  # a build in progress
+    writing.mkdir()
     ablations = {ablation_key(ws, o) for o in ABLATIONS.values()}
     kept_before = {p.name for p in bundle_root(ws).iterdir() if p.is_dir()} & (ablations | {current_key(ws)})
     r = runner.invoke(app, ["build", "-w", str(ws.root), "--stage", "content", "--prune", "--json"])
@@ -189,5 +191,7 @@ def test_build_prune_removes_old_bundles_and_keeps_current_and_ablations(built):
     assert json.loads(r.stdout)["pruned"] == ["quick-0000000000-old"] and not old.exists()
     assert current_key(ws) in kept_before and all((bundle_root(ws) / k).is_dir() for k in kept_before)
     assert Bundle.load(ws).embeddings("fused").shape[0] > 0  # the current bundle still loads
+    assert writing.is_dir()
+    writing.rmdir()
     again = runner.invoke(app, ["build", "-w", str(ws.root), "--stage", "content", "--prune"])
     assert again.exit_code == 0 and "pruned 0 old tower bundle(s)" in again.output
