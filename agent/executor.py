@@ -13,7 +13,7 @@ Steps:
    request's text can add one.
 3. Score: FIND over the request's words in template sentences (`find_sentences`; with seed
    users, the few-shot forecaster), EGL over the plan's entities expanded `hops` hops (weight =
-   path score · hop_decay^hop, as in eval's `graph`): preference r_u·h_e, and evidence — the
+   path score · hop_decay^hop, as in eval's `graph`): preference (egl.preference), and evidence — the
    weighted log count of history events naming them.
 4. Fuse (agent/fusion.py: weighted reciprocal rank fusion, rank-normalised).
 5. Size (estimate_size): profile filters exactly, exclusions exactly (users whose history

@@ -189,7 +189,7 @@ class ToolSession:
                 "top": [r["entity"] for r in rows[:10]], "unmatched": [u["phrase"] for u in unmatched]}
 
     def users_for_entities(self, a: UsersForEntitiesArgs) -> dict:
-        from egl.preference import preference_scores
+        from egl.config import GraphConfig
 
         g = self.res.graph()
         if g is None:
@@ -201,8 +201,8 @@ class ToolSession:
             raise TargetbotError(f"unknown graph entit{'y' if len(unknown) == 1 else 'ies'}: {', '.join(map(str, unknown[:5]))}")
         if a.weights is not None and len(a.weights) != len(ids):
             raise TargetbotError(f"{len(a.weights)} weights for {len(ids)} entities")
-        user_ids, r = g.users()
-        s = preference_scores(np.asarray(r), g.h, ids, a.weights)
+        pref = GraphConfig.for_workspace(self.res.ws.root).preference
+        user_ids, s = g.preference(ids, a.weights, pref.pooling, pref.top_k, pref.mean_weight)
         self.scores["graph"] = self._align(user_ids, s)
         w = np.ones(len(ids)) if a.weights is None else np.asarray(a.weights, dtype=np.float64)
         counts = self.res.history_mentions[:, ids]
@@ -284,7 +284,7 @@ class ToolSession:
 _SPECS = [
     ("find_users", FindUsersArgs, "FIND zero-shot: score every user against template demand sentences."),
     ("expand_entities", ExpandEntitiesArgs, "EGL: match phrases to entities and expand k hops with reasoning paths."),
-    ("users_for_entities", UsersForEntitiesArgs, "EGL: score users by preference r_u·h_e for the chosen entities, "
+    ("users_for_entities", UsersForEntitiesArgs, "EGL: score users by preference for the chosen entities (egl.preference), "
      "and by the weighted (log) count of history events naming them."),
     ("tune_prompt", TunePromptArgs, "FIND few-shot: tune a prompt on positive and negative seed users."),
     ("estimate_size", EstimateSizeArgs, "Apply profile filters and exclusions exactly and size the audience."),

@@ -16,6 +16,7 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 import torch
 
 from egl.alpc import ALPCParams, NodeInputs, sample_non_edges, train_alpc
@@ -25,7 +26,7 @@ from egl.cooccurrence import skipgram
 from egl.ensemble import train_ensemble
 from egl.extraction import Dictionary, extract_events
 from egl.gloss import gloss_links
-from egl.preference import preference_space, user_vectors
+from egl.preference import preference_space, user_entities, user_vectors
 from egl.semantic import embed_entities, entity_texts
 from egl.sequences import context_pairs, in_snapshot, snapshots
 from egl.storage import MANIFEST, SnapshotArrays, cache_dir, graph_dir
@@ -263,6 +264,7 @@ def _build(ws, settings: Settings, cfg: GraphConfig, progress: Progress | None, 
         mention_counts = np.bincount(latest["entity"].to_numpy(), minlength=n)
         pref = preference_space(ens.embeddings, sem, mention_counts, cfg.preference.embedding)
         user_ids, r = user_vectors(latest, pref)
+        _, incidence = user_entities(latest, n)  # same user order as user_vectors
         keep = ens.keep(cand.edges, ens.edge_logits)
         score = 1.0 / (1.0 + np.exp(-ens.edge_logits.astype(np.float64)))
         names = entities["entity"].astype(str).to_numpy()
@@ -311,6 +313,7 @@ def _build(ws, settings: Settings, cfg: GraphConfig, progress: Progress | None, 
             np.save(tmp / "thresholds.npy", ens.thresholds.astype(np.float32))
             np.save(tmp / "semantic.npy", sem.astype(np.float32))
             np.save(tmp / "preferences.npy", r.astype(np.float32))
+            sparse.save_npz(tmp / "user_entities.npz", incidence.astype(np.float32))
             np.save(tmp / "test_pairs.npy", test_pairs)
             np.save(tmp / "test_logits.npy", ens.test_logits.astype(np.float32))
             write_parquet(tmp / "users.parquet", pd.DataFrame({"user_id": user_ids.astype(str)}))

@@ -118,6 +118,15 @@ class PreferenceConfig(_Strict):
         "either alone (see egl.preference).")
     hop_decay: float = Field(0.5, gt=0, le=1, description="Targeting weight of an expanded entity: path score "
                              "times hop_decay ** hop.")
+    pooling: Literal["top_k", "mean"] = Field(
+        "top_k", description="How a user's entities are pooled into a preference: mean of the k closest "
+        "distinct entities (top_k), or EGL Eq. 7's mean embedding r_u (mean). See egl.preference.")
+    top_k: int = Field(3, ge=1, description="k of top_k pooling.")
+    mean_weight: float = Field(1.0, ge=0, description="top_k pooling adds this times the mean pooling's score "
+                               "(ranks users within ties of the top-k term; 0 = top-k alone).")
+
+
+STORE_FORMAT = 2  # 2: user_entities.npz for top_k pooling
 
 
 class GraphConfig(_Strict):
@@ -140,7 +149,9 @@ class GraphConfig(_Strict):
     def key(self) -> str:
         """Hash of everything that changes the built graph (expansion settings do not)."""
         body = self.model_dump(mode="json", exclude={"expansion", "torch_threads"})
-        body["preference"].pop("hop_decay", None)  # read at query time only
+        for query_time in ("hop_decay", "pooling", "top_k", "mean_weight"):
+            body["preference"].pop(query_time, None)
+        body["store_format"] = STORE_FORMAT
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
 
     @classmethod

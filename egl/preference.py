@@ -1,6 +1,32 @@
-"""User–entity preference (EGL Eq. 7): r_u = mean of h_e over the user's entity sequence,
-preference of u for e = r_u · h_e; an audience is the top-K users by mean preference over the
-chosen entities (weighted by how confidently each entity was reached, when weights are given).
+"""User–entity preference: how much user u prefers the chosen entities, from the entities u's
+recent history names. An audience is the top-K users by preference for the target
+t = the mean of the chosen entities' h_e (weighted by how confidently each entity was reached,
+when weights are given).
+
+Two poolings of the user's entities:
+
+* `mean` — EGL Eq. 7: r_u = mean of h_e over the user's entity sequence, preference r_u · t.
+* `top_k` (default) — the mean of the k largest h_m · t over the *distinct* entities m the user
+  named, plus `mean_weight` (default 1) times Eq. 7's r_u · t. A user's history names ~50
+  entities, so the centroid r_u mostly measures how much unrelated activity dilutes the
+  relevant part; a bike-sharing rider who also shops, streams and pays bills has an average
+  centroid. The top-k term asks "did this user touch anything close to the target?", which is
+  the question for a new service. The top-k term ties users who touched the same entities, and
+  Eq. 7's term orders them.
+
+  Measured with the zero-shot suite's `graph` method, the pooling set under `preference:` in the
+  workspace's graph config. Each cell: mean AUC over the 13 scenarios, mean precision at the
+  positive count, and AUC on the two cold-start scenarios (ebike_new / tutoring_new).
+  The keyword baseline scores 0.715 / 0.715 on the cold-start pair in the 20k world and
+  0.723 / 0.756 in the validation world.
+
+  | pooling | 20k world (seed 7) | validation world (seed 11) |
+  |---|---|---|
+  | mean (Eq. 7) | 0.717, 0.244, 0.696 / 0.670 | 0.719, 0.246, 0.726 / 0.765 |
+  | top-1 | 0.720, 0.201, 0.753 / 0.725 | 0.730, 0.210, 0.776 / 0.778 |
+  | top-3 | 0.728, 0.231, 0.741 / 0.738 | 0.738, 0.238, 0.756 / 0.794 |
+  | **top-3 + mean** | **0.737, 0.250, 0.742 / 0.740** | **0.746, 0.248, 0.758 / 0.800** |
+  | top-3 + 2·mean | 0.738, 0.254, 0.740 / 0.734 | 0.746, 0.253, 0.757 / 0.800 |
 
 Which h_e: the ensemble's raw outputs are trained for an MLP link decoder and sit in a narrow
 cone (cosines of unrelated entities near 0.99), so dot products mostly measure the shared
@@ -51,27 +77,72 @@ def preference_space(ensemble: np.ndarray, semantic: np.ndarray, mentions: np.nd
     return _unit(np.concatenate([ens, sem], 1))
 
 
+POOLINGS = ("top_k", "mean")
+
+
+def user_entities(mentions: pd.DataFrame, n_entities: int) -> tuple[pd.Index, sparse.csr_matrix]:
+    """(user ids, users × entities mention counts) for every user with at least one mention."""
+    if mentions.empty:
+        return pd.Index([], dtype=str), sparse.csr_matrix((0, n_entities), dtype=np.float32)
+    codes, ids = pd.factorize(mentions["user"].astype(str))
+    m = sparse.csr_matrix((np.ones(len(codes), np.float32), (codes, mentions["entity"].to_numpy())),
+                          shape=(len(ids), n_entities))
+    m.sum_duplicates()
+    return pd.Index(ids.astype(str)), m
+
+
 def user_vectors(mentions: pd.DataFrame, embeddings: np.ndarray) -> tuple[pd.Index, np.ndarray]:
     """(user ids, r_u) for every user with at least one mention: the mean of h_e over the mentions."""
-    if mentions.empty:
-        return pd.Index([], dtype=str), np.zeros((0, embeddings.shape[1]), np.float32)
-    users = mentions["user"].astype(str)
-    codes, ids = pd.factorize(users)
-    m = sparse.csr_matrix((np.ones(len(codes), np.float32), (codes, mentions["entity"].to_numpy())),
-                          shape=(len(ids), len(embeddings)))
+    ids, m = user_entities(mentions, len(embeddings))
     counts = np.asarray(m.sum(axis=1)).ravel()
     r = (m @ embeddings) / np.maximum(counts, 1)[:, None]
-    return pd.Index(ids.astype(str)), r.astype(np.float32)
+    return ids, np.asarray(r, dtype=np.float32).reshape(len(ids), embeddings.shape[1])
+
+
+def target_vector(embeddings: np.ndarray, entity_ids: list[int], weights: list[float] | None = None) -> np.ndarray:
+    """t = the (weighted) mean of the chosen entities' h_e."""
+    if not entity_ids:
+        raise TargetbotError("no entities chosen: give at least one entity")
+    w = np.ones(len(entity_ids), np.float32) if weights is None else np.asarray(weights, np.float32)
+    if len(w) != len(entity_ids):
+        raise TargetbotError(f"{len(w)} weights for {len(entity_ids)} entities")
+    return (embeddings[entity_ids] * w[:, None]).sum(0) / max(float(w.sum()), 1e-12)
 
 
 def preference_scores(r: np.ndarray, embeddings: np.ndarray, entity_ids: list[int],
                       weights: list[float] | None = None) -> np.ndarray:
-    """Mean over the chosen entities of r_u · h_e (weighted if `weights`), one score per user."""
-    if not entity_ids:
-        raise TargetbotError("no entities chosen: give at least one entity")
-    w = np.ones(len(entity_ids), np.float32) if weights is None else np.asarray(weights, np.float32)
-    target = (embeddings[entity_ids] * w[:, None]).sum(0) / max(float(w.sum()), 1e-12)
-    return np.asarray(r @ target, dtype=np.float64)
+    """`mean` pooling (Eq. 7): r_u · t, one score per row of r."""
+    return np.asarray(r @ target_vector(embeddings, entity_ids, weights), dtype=np.float64)
+
+
+def top_k_scores(incidence: sparse.csr_matrix, embeddings: np.ndarray, entity_ids: list[int],
+                 weights: list[float] | None = None, k: int = 3) -> np.ndarray:
+    """`top_k` pooling: per user, the mean of the k largest h_m · t over the distinct entities m
+    the user named (all of them when fewer than k); users who named none score -1."""
+    if k < 1:
+        raise TargetbotError(f"top_k must be at least 1 (got {k})")
+    sim = embeddings @ target_vector(embeddings, entity_ids, weights)
+    inc = incidence.tocsr()
+    n_users = inc.shape[0]
+    lengths = np.diff(inc.indptr)
+    rows = np.repeat(np.arange(n_users), lengths)
+    starts = inc.indptr[:-1][lengths > 0]
+    work = sim[inc.indices].astype(np.float64)
+    used = np.minimum(lengths, k)
+    left, total = used.copy(), np.zeros(n_users)
+    # k passes of "take each row's maximum" (ties taken together, up to what is left), O(k · nnz):
+    # a sort of all mentions costs ~20x more and this runs per query
+    for _ in range(k):
+        if not left.any():
+            break
+        best = np.full(n_users, -np.inf)
+        best[lengths > 0] = np.maximum.reduceat(work, starts)
+        hit = (work == best[rows]) & np.isfinite(work)
+        take = np.minimum(np.bincount(rows[hit], minlength=n_users), left)
+        total += np.where(take > 0, take * np.where(np.isfinite(best), best, 0.0), 0.0)
+        left -= take
+        work[hit] = -np.inf
+    return np.where(used > 0, total / np.maximum(used, 1), -1.0)
 
 
 def top_users(user_ids: pd.Index, scores: np.ndarray, k: int) -> list[dict]:

@@ -13,6 +13,8 @@ graph suite, the agent) loads.
       semantic.npy         semantic (text-encoder) embeddings, for matching seed phrases
       users.parquet        user_id + row of preferences.npy
       preferences.npy      r_u = mean h_e over the user's latest-snapshot sequence (preference h_e)
+      user_entities.npz    users × entities mention counts in the latest snapshot (rows as users.parquet),
+                           for `top_k` preference pooling
       snapshots/s<k>.npz   per snapshot: candidate graph, ALPC embeddings, thresholds, logits
       test_pairs.npy       the held-out pairs every model was scored on (test_logits.npy: the ensemble's)
 
@@ -162,6 +164,30 @@ class Graph:
             ids = pd.read_parquet(self.root / "users.parquet")["user_id"].astype(str)
             self._cache["users"] = (pd.Index(ids), np.load(self.root / "preferences.npy", mmap_mode="r"))
         return self._cache["users"]
+
+    def user_entities(self) -> sparse.csr_matrix:
+        """Users × entities mention counts of the latest snapshot, rows as `users()`."""
+        if "user_entities" not in self._cache:
+            path = self.root / "user_entities.npz"
+            if not path.exists():
+                raise TargetbotError(f"{path} missing (graph built by an older targetbot): rebuild it with "
+                                     f"'targetbot build -w {self.manifest.get('workspace', 'WS')} --stage graph --force'")
+            self._cache["user_entities"] = sparse.load_npz(path).tocsr()
+        return self._cache["user_entities"]
+
+    def preference(self, entity_ids: list[int], weights: list[float] | None = None, pooling: str = "top_k",
+                   top_k: int = 3, mean_weight: float = 1.0) -> tuple[pd.Index, np.ndarray]:
+        """(user ids, preference for the chosen entities), pooled as egl.preference describes:
+        `mean` is Eq. 7's r_u · t; `top_k` is the top-k term plus `mean_weight` times Eq. 7's."""
+        from egl.preference import POOLINGS, preference_scores, top_k_scores
+
+        if pooling not in POOLINGS:
+            raise TargetbotError(f"unknown preference pooling '{pooling}' (use {' or '.join(POOLINGS)})")
+        user_ids, r = self.users()
+        mean = preference_scores(np.asarray(r), self.h, entity_ids, weights)
+        if pooling == "mean":
+            return user_ids, mean
+        return user_ids, top_k_scores(self.user_entities(), self.h, entity_ids, weights, top_k) + mean_weight * mean
 
 
 _LOADED: dict[str, tuple[float, Graph]] = {}

@@ -5,7 +5,9 @@ Key phrases: dictionary entities named in the demand ("the new VoltRide e-bike s
 -> VoltRide) plus the entities whose descriptions are closest to the whole demand (text
 encoder, cosine >= the expansion config's `semantic_match`; at most three). Each seed is
 expanded `hops` hops; an entity's weight is its path score times `hop_decay ** hop`. A user's
-score is the weighted mean of r_u · h_e over the chosen entities.
+score is their preference for the weighted mean of the chosen entities' h_e, pooled over the
+user's entities as the graph config says (default `top_k`; `mean` is EGL Eq. 7's r_u · h_e —
+see egl.preference for why and the figures).
 
 Decision rule (no labels): select users whose score is at least 2 standard deviations above
 the mean score of all users with history.
@@ -18,7 +20,6 @@ import pandas as pd
 
 from egl.build import ensure_graph
 from egl.expansion import SeedMatch, expand, graph_dictionary
-from egl.preference import preference_scores
 from egl.storage import load_graph
 from eval.registry import EvalContext, MethodOutput, TargetingMethod, register_method
 from targetbot.config import Settings
@@ -69,8 +70,8 @@ class GraphMethod(TargetingMethod):
         ids = [c.entity for c in chosen]
         decay = self.cfg.preference.hop_decay
         weights = [max(c.score, 1e-6) * decay ** c.hop for c in chosen]
-        user_ids, r = g.users()
-        s = preference_scores(np.asarray(r), g.h, ids, weights)
+        pref = self.cfg.preference
+        user_ids, s = g.preference(ids, weights, pref.pooling, pref.top_k, pref.mean_weight)
         mu, sd = float(s.mean()), float(s.std()) or 1.0
         per_user = pd.Series(s, index=user_ids)
         eval_users = pd.Index(ctx.eval_users.astype(str))
@@ -79,6 +80,6 @@ class GraphMethod(TargetingMethod):
         selected = scores >= mu + Z_RULE * sd
         names = [g.names[i] for i in ids]
         return MethodOutput(scores=scores, selected=selected,
-                            rule=f"preference >= mean + {Z_RULE:g} sd over {len(ids)} entities",
+                            rule=f"{pref.pooling} preference >= mean + {Z_RULE:g} sd over {len(ids)} entities",
                             extra={"seeds": ", ".join(g.names[x.entity] for x in seeds),
                                    "entities": ", ".join(names[:12])})

@@ -124,15 +124,21 @@ def users_cmd(
     entities: Annotated[str, typer.Option("--entities", "-e", help="Comma-separated entities (names or aliases).")],
     workspace: WorkspaceOpt = None,
     top_k: Annotated[int, typer.Option("--top-k", "-k", help="How many users to return.")] = 100,
+    pooling: Annotated[str | None, typer.Option(
+        "--pooling", help="top_k: mean of each user's k entities closest to the chosen ones; mean: EGL Eq. 7's "
+        "r_u · h_e. Default: the workspace's graph config (top_k).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Users who prefer the given entities most: top-K by mean r_u · h_e.
+    """Users who prefer the given entities most: top-K by preference for their mean h_e.
+
+    Pooling over each user's entities: the mean of the k closest distinct entities (top_k,
+    default), or EGL Eq. 7's mean embedding r_u · h_e (--pooling mean).
 
     Example: targetbot graph users -w ws --entities "NBA,Los Angeles Lakers" --top-k 50
     """
     from egl.config import GraphConfig
     from egl.expansion import match_seeds
-    from egl.preference import preference_scores, top_users
+    from egl.preference import top_users
     from egl.storage import load_graph
 
     if top_k < 1:
@@ -144,8 +150,8 @@ def users_cmd(
         raise TargetbotError("--entities is empty: give entity names separated by commas")
     seeds = match_seeds(graph, phrases, GraphConfig.for_workspace(ws.root).expansion.semantic_match, _encode)
     ids = [s.entity for s in seeds]
-    user_ids, r = graph.users()
-    scores = preference_scores(r, graph.h, ids)
+    pref = GraphConfig.for_workspace(ws.root).preference
+    user_ids, scores = graph.preference(ids, None, pooling or pref.pooling, pref.top_k, pref.mean_weight)
     result = {"entities": [graph.names[i] for i in ids], "users": top_users(user_ids, scores, top_k)}
     if json_out:
         emit_json(result)
@@ -155,7 +161,8 @@ def users_cmd(
     table = Table("rank", "user_id", "score")
     for k, u in enumerate(result["users"], 1):
         table.add_row(str(k), u["user_id"], f"{u['score']:.4f}")
-    out.print(f"entities: {', '.join(result['entities'])}  ({len(user_ids):,} users with history)")
+    out.print(f"entities: {', '.join(result['entities'])}  ({len(user_ids):,} users with history, "
+              f"{pooling or pref.pooling} pooling)")
     out.print(table)
 
 

@@ -76,6 +76,12 @@ def test_users_json_contract(graph_world):
     assert len(out["users"]) == 7 and all(set(u) == {"user_id", "score"} for u in out["users"])
     scores = [u["score"] for u in out["users"]]
     assert scores == sorted(scores, reverse=True)
+    r = invoke("graph", "users", "-w", graph_world.root, "--entities", "NBA", "--pooling", "mean", "--json")
+    assert r.exit_code == 0, r.output
+    mean = json.loads(r.stdout)["users"]
+    assert [u["score"] for u in mean] == sorted((u["score"] for u in mean), reverse=True)
+    r = invoke("graph", "users", "-w", graph_world.root, "--entities", "NBA", "--pooling", "max")
+    assert r.exit_code != 0 and "unknown preference pooling 'max'" in r.output
 
 
 def test_show_for_a_person(graph_world):

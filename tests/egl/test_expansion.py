@@ -1,5 +1,5 @@
 """k-hop expansion over a hand-made graph: hops, per-hop cut-offs, best paths, seed matching, errors;
-and user-entity preference (Eq. 7)."""
+and user-entity preference (Eq. 7 mean pooling and top-k pooling)."""
 
 from pathlib import Path
 
@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from egl.expansion import as_rows, expand, match_seeds
-from egl.preference import preference_scores, top_users, user_vectors
+from egl.preference import preference_scores, top_k_scores, top_users, user_entities, user_vectors
 from egl.storage import Graph
 from targetbot.errors import TargetbotError
 
@@ -84,6 +84,73 @@ def test_preference_is_mean_embedding_dot_entity():
     s = preference_scores(r, emb, [0, 1])  # mean of r.h0 and r.h1
     np.testing.assert_allclose(s, [0.75, 0.5])
     assert top_users(ids, s, 1) == [{"user_id": "a", "score": 0.75}]
+
+
+def test_top_k_pooling_known_values():
+    emb = np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8], [-1.0, 0.0]], np.float32)
+    m = pd.DataFrame({"user": ["a", "a", "a", "a", "b", "c"], "entity": [0, 0, 1, 3, 2, 3]})
+    ids, inc = user_entities(m, len(emb))
+    assert list(ids) == ["a", "b", "c"] and inc[0, 0] == 2  # counts, one row per user
+    # target = h_0: a's distinct entities score 1, 0, -1; b's 0.6; c's -1
+    np.testing.assert_allclose(top_k_scores(inc, emb, [0], k=1), [1.0, 0.6, -1.0])
+    np.testing.assert_allclose(top_k_scores(inc, emb, [0], k=2), [0.5, 0.6, -1.0])  # fewer than k: all of them
+    np.testing.assert_allclose(top_k_scores(inc, emb, [0], k=3), [0.0, 0.6, -1.0])
+    # weighted target (3 h_0 + h_1) / 4 = (0.75, 0.25): a's best two are 0.75 and 0.25
+    np.testing.assert_allclose(top_k_scores(inc, emb, [0, 1], [3.0, 1.0], k=2), [0.5, 0.65, -0.75])
+    with pytest.raises(TargetbotError, match="top_k must be at least 1"):
+        top_k_scores(inc, emb, [0], k=0)
+
+
+def test_top_k_pooling_matches_a_per_user_sort_with_ties():
+    from scipy import sparse
+
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(50, 4)).astype(np.float32)
+    emb[7] = emb[3]  # two entities equally close to any target
+    inc = sparse.random(300, 50, density=0.1, random_state=1, format="csr")
+    sim = emb @ emb[[3, 9]].mean(0)
+    for k in (1, 2, 3, 5):
+        ref = [np.sort(sim[inc[i].indices])[::-1][:k].mean() if inc[i].nnz else -1.0 for i in range(300)]
+        np.testing.assert_allclose(top_k_scores(inc, emb, [3, 9], k=k), ref, atol=1e-6)
+
+
+def test_top_k_finds_the_user_who_touched_the_target_among_many_other_things():
+    """Why top_k is the default: a rider of bike sharing (entity 0) who also does many unrelated
+    things has a lower mean preference than a user who only does something half-related."""
+    emb = np.array([[1.0, 0.0], [0.5, 0.866], [0.0, 1.0]], np.float32)
+    m = pd.DataFrame({"user": ["rider"] + ["rider"] * 6 + ["other"] * 3, "entity": [0] + [2] * 6 + [1] * 3})
+    ids, inc = user_entities(m, len(emb))
+    _, r = user_vectors(m, emb)
+    mean = preference_scores(r, emb, [0])
+    top = top_k_scores(inc, emb, [0], k=1)
+    assert mean[0] < mean[1]  # the centroid hides the rider
+    assert top[0] > top[1]
+
+
+def test_graph_preference_pooling_switch_and_stale_store(graph, tmp_path):
+    emb = graph.h
+    m = pd.DataFrame({"user": ["u1", "u1", "u2"], "entity": [1, 6, 6]})
+    ids, r = user_vectors(m, emb)
+    _, inc = user_entities(m, graph.n)
+    root = tmp_path / "g"
+    root.mkdir()
+    pd.DataFrame({"user_id": list(ids)}).to_parquet(root / "users.parquet")
+    np.save(root / "preferences.npy", r)
+    g = Graph(root=root, manifest={"workspace": "ws"}, entities=graph.entities, edges=graph.edges,
+              embeddings=graph.embeddings, thresholds=graph.thresholds, semantic=graph.semantic)
+    _, s = g.preference([1], pooling="mean")
+    np.testing.assert_allclose(s, preference_scores(r, emb, [1]))
+    with pytest.raises(TargetbotError, match="user_entities.npz missing .* --stage graph --force"):
+        g.preference([1])
+    from scipy import sparse
+
+    sparse.save_npz(root / "user_entities.npz", inc)
+    _, s = g.preference([1], pooling="top_k", top_k=1, mean_weight=0.0)
+    np.testing.assert_allclose(s, top_k_scores(inc, emb, [1], k=1))
+    _, s = g.preference([1], pooling="top_k", top_k=1)  # default: plus Eq. 7's term
+    np.testing.assert_allclose(s, top_k_scores(inc, emb, [1], k=1) + preference_scores(r, emb, [1]))
+    with pytest.raises(TargetbotError, match="unknown preference pooling 'max'"):
+        g.preference([1], pooling="max")
 
 
 def test_hubs_are_neither_returned_nor_passed_through_unless_seeds(graph):
