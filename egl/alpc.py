@@ -32,22 +32,25 @@ from egl.losses import adaptive_threshold_loss, link_bce, semantic_infonce
 
 @dataclass
 class ALPCParams:
-    dim: int = 64
-    layers: int = 2
-    heads: int = 2
-    dropout: float = 0.1
-    epochs: int = 200
-    lr: float = 0.01
-    weight_decay: float = 1e-4
-    alpha: float = 1.0  # threshold loss weight (0 = ablation "without threshold task")
-    beta: float = 1.0  # contrastive loss weight (0 = ablation "without contrastive task")
-    tau: float = 1.0  # see egl/config.py ALPCConfig.tau
-    contrastive_batch: int = 128
-    holdout: float = 0.1
-    positives: Literal["gloss", "consensus", "all"] = "gloss"
-    unlabeled_weight: float = 0.5  # weight of candidate edges that are not confident positives, as negatives
-    negatives_per_positive: int = 2
-    threshold_negatives: Literal["candidates", "all"] = "candidates"
+    """One training run's settings: `egl.config.ALPCConfig` (documented there, defaults there) plus
+    the seed. Build with `egl.build.alpc_params(cfg, **overrides)`."""
+
+    dim: int
+    layers: int
+    heads: int
+    dropout: float
+    epochs: int
+    lr: float
+    weight_decay: float
+    alpha: float  # threshold loss weight (0 = ablation "without threshold task")
+    beta: float  # contrastive loss weight (0 = ablation "without contrastive task")
+    tau: float
+    contrastive_batch: int
+    holdout: float
+    positives: Literal["gloss", "consensus", "all"]
+    unlabeled_weight: float  # weight of candidate edges that are not confident positives, as negatives
+    negatives_per_positive: int
+    threshold_negatives: Literal["candidates", "all"]
     seed: int = 0
 
 

@@ -124,13 +124,11 @@ def _stage1(mentions: pd.DataFrame, n: int, sem: np.ndarray, cfg: GraphConfig, s
 
 
 def alpc_params(cfg: GraphConfig, **over) -> ALPCParams:
-    a = cfg.alpc
-    p = ALPCParams(dim=a.dim, layers=a.layers, heads=a.heads, dropout=a.dropout, epochs=a.epochs, lr=a.lr,
-                   weight_decay=a.weight_decay, alpha=a.alpha, beta=a.beta, tau=a.tau,
-                   contrastive_batch=a.contrastive_batch, holdout=a.holdout, positives=a.positives,
-                   unlabeled_weight=a.unlabeled_weight, negatives_per_positive=a.negatives_per_positive,
-                   threshold_negatives=a.threshold_negatives, seed=cfg.seed)
+    """The ALPC settings of `cfg` (its `alpc` section and seed), with `over` applied."""
+    p = ALPCParams(**cfg.alpc.model_dump(), seed=cfg.seed)
     for k, v in over.items():
+        if not hasattr(p, k):
+            raise TypeError(f"ALPCParams has no field '{k}'")
         setattr(p, k, v)
     return p
 
