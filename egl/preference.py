@@ -131,7 +131,7 @@ def top_k_scores(incidence: sparse.csr_matrix, embeddings: np.ndarray, entity_id
     used = np.minimum(lengths, k)
     left, total = used.copy(), np.zeros(n_users)
     # k passes of "take each row's maximum" (ties taken together, up to what is left), O(k · nnz):
-    # a sort of all mentions costs ~20x more and this runs per query
+    # sorting every mention instead took 3.5x as long (291 vs 83 ms on the 20k world), and this runs per query
     for _ in range(k):
         if not left.any():
             break
