@@ -199,9 +199,8 @@ class ToolSession:
             (ids if name in g.index else unknown).append(g.index.get(name, name))
         if unknown:
             raise TargetbotError(f"unknown graph entit{'y' if len(unknown) == 1 else 'ies'}: {', '.join(map(str, unknown[:5]))}")
-        if a.weights is not None and len(a.weights) != len(ids):
-            raise TargetbotError(f"{len(a.weights)} weights for {len(ids)} entities")
         pref = GraphConfig.for_workspace(self.res.ws.root).preference
+        # raises "N weights for M entities" (egl.preference.target_vector) before anything is stored
         user_ids, s = g.preference(ids, a.weights, pref.pooling, pref.top_k, pref.mean_weight)
         self.scores["graph"] = self._align(user_ids, s)
         w = np.ones(len(ids)) if a.weights is None else np.asarray(a.weights, dtype=np.float64)

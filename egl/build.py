@@ -26,7 +26,7 @@ from egl.cooccurrence import skipgram
 from egl.ensemble import train_ensemble
 from egl.extraction import Dictionary, extract_events
 from egl.gloss import gloss_links
-from egl.preference import preference_space, user_entities, user_vectors
+from egl.preference import mean_vectors, preference_space, user_entities
 from egl.semantic import embed_entities, entity_texts
 from egl.sequences import context_pairs, in_snapshot, snapshots
 from egl.storage import MANIFEST, SnapshotArrays, cache_dir, graph_dir
@@ -261,8 +261,8 @@ def _build(ws, settings: Settings, cfg: GraphConfig, progress: Progress | None, 
         latest = in_snapshot(frame, snaps[-1])
         mention_counts = np.bincount(latest["entity"].to_numpy(), minlength=n)
         pref = preference_space(ens.embeddings, sem, mention_counts, cfg.preference.embedding)
-        user_ids, r = user_vectors(latest, pref)
-        _, incidence = user_entities(latest, n)  # same user order as user_vectors
+        user_ids, incidence = user_entities(latest, n)
+        r = mean_vectors(incidence, pref)
         keep = ens.keep(cand.edges, ens.edge_logits)
         score = 1.0 / (1.0 + np.exp(-ens.edge_logits.astype(np.float64)))
         names = entities["entity"].astype(str).to_numpy()

@@ -91,12 +91,17 @@ def user_entities(mentions: pd.DataFrame, n_entities: int) -> tuple[pd.Index, sp
     return pd.Index(ids.astype(str)), m
 
 
+def mean_vectors(incidence: sparse.csr_matrix, embeddings: np.ndarray) -> np.ndarray:
+    """r_u per row of a users × entities count matrix: the mean of h_e over the user's mentions."""
+    counts = np.asarray(incidence.sum(axis=1)).ravel()
+    r = (incidence @ embeddings) / np.maximum(counts, 1)[:, None]
+    return np.asarray(r, dtype=np.float32).reshape(incidence.shape[0], embeddings.shape[1])
+
+
 def user_vectors(mentions: pd.DataFrame, embeddings: np.ndarray) -> tuple[pd.Index, np.ndarray]:
     """(user ids, r_u) for every user with at least one mention: the mean of h_e over the mentions."""
     ids, m = user_entities(mentions, len(embeddings))
-    counts = np.asarray(m.sum(axis=1)).ravel()
-    r = (m @ embeddings) / np.maximum(counts, 1)[:, None]
-    return ids, np.asarray(r, dtype=np.float32).reshape(len(ids), embeddings.shape[1])
+    return ids, mean_vectors(m, embeddings)
 
 
 def target_vector(embeddings: np.ndarray, entity_ids: list[int], weights: list[float] | None = None) -> np.ndarray:
@@ -139,7 +144,8 @@ def top_k_scores(incidence: sparse.csr_matrix, embeddings: np.ndarray, entity_id
         best[lengths > 0] = np.maximum.reduceat(work, starts)
         hit = (work == best[rows]) & np.isfinite(work)
         take = np.minimum(np.bincount(rows[hit], minlength=n_users), left)
-        total += np.where(take > 0, take * np.where(np.isfinite(best), best, 0.0), 0.0)
+        took = take > 0  # a row takes only finite maxima
+        total[took] += take[took] * best[took]
         left -= take
         work[hit] = -np.inf
     return np.where(used > 0, total / np.maximum(used, 1), -1.0)

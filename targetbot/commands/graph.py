@@ -148,9 +148,10 @@ def users_cmd(
     phrases = _split([entities])
     if not phrases:
         raise TargetbotError("--entities is empty: give entity names separated by commas")
-    seeds = match_seeds(graph, phrases, GraphConfig.for_workspace(ws.root).expansion.semantic_match, _encode)
+    cfg = GraphConfig.for_workspace(ws.root)
+    seeds = match_seeds(graph, phrases, cfg.expansion.semantic_match, _encode)
     ids = [s.entity for s in seeds]
-    pref = GraphConfig.for_workspace(ws.root).preference
+    pref = cfg.preference
     user_ids, scores = graph.preference(ids, None, pooling or pref.pooling, pref.top_k, pref.mean_weight)
     result = {"entities": [graph.names[i] for i in ids], "users": top_users(user_ids, scores, top_k)}
     if json_out:
