@@ -160,51 +160,14 @@ def train_alpc(graph: CandidateGraph, inputs: NodeInputs, params: ALPCParams,
     edge_attr = torch.from_numpy(np.concatenate([ef[train], ef[train], self_attr]))
     src_t, dst_t = torch.from_numpy(src), torch.from_numpy(dst)
 
-    pos_mask = train & confident_edges(graph, params.positives)
-    if pos_mask.sum() < 8:  # tiny graphs: fall back to every training edge
-        pos_mask = train.copy()
-    unl_mask = train & ~pos_mask if params.positives != "all" and params.unlabeled_weight > 0 else np.zeros(E, bool)
-    pos = graph.edges[pos_mask]
-    unl = graph.edges[unl_mask]
-    unl_pf = torch.from_numpy(pair_features(inputs, unl[:, 0], unl[:, 1]))
-    unl_t = torch.from_numpy(unl)
-    pos_pf = torch.from_numpy(pair_features(inputs, pos[:, 0], pos[:, 1]))
-    pos_t = torch.from_numpy(pos)
-    forbidden = all_keys | set((np.minimum(test_pairs[:, 0], test_pairs[:, 1]) * n
-                                + np.maximum(test_pairs[:, 0], test_pairs[:, 1])).tolist())
-    node_pool = np.unique(graph.edges.ravel())
-    sem_pos_np, anchor_pool = semantic_positives(graph, pos_mask, inputs.semantic)
-    sem_pos = torch.from_numpy(sem_pos_np)
-
+    targets = RelationTargets.build(graph, inputs, train, test_pairs, params)
     model = ALPCModel(x.shape[1], params.dim, params.layers, params.heads, edge_dim=ef.shape[1], pair_dim=3,
                       dropout=params.dropout)
     opt = torch.optim.Adam(model.parameters(), lr=params.lr, weight_decay=params.weight_decay)
     history = []
-    n_neg = len(pos) * params.negatives_per_positive
     for epoch in range(params.epochs):
         model.train()
-        neg = sample_non_edges(n, n_neg, forbidden, rng, pool=node_pool)
-        neg_pf = torch.from_numpy(pair_features(inputs, neg[:, 0], neg[:, 1]))
-        neg_t = torch.from_numpy(neg)
-        h = model(x, src_t, dst_t, edge_attr)
-        pl = model.decoder(h[pos_t[:, 0]], h[pos_t[:, 1]], pos_pf)
-        nl = model.decoder(h[neg_t[:, 0]], h[neg_t[:, 1]], neg_pf)
-        neg_w = None
-        if len(unl):
-            ul = model.decoder(h[unl_t[:, 0]], h[unl_t[:, 1]], unl_pf)
-            nl = torch.cat([nl, ul])
-            neg_t = torch.cat([neg_t, unl_t])
-            neg_w = torch.cat([torch.ones(len(neg)), torch.full((len(unl),), params.unlabeled_weight)])
-        loss = link_bce(pl, nl, neg_weight=neg_w)
-        if params.alpha > 0:
-            th = model.threshold(h).squeeze(-1)
-            # both directions: each endpoint is a source with its own threshold
-            loss = loss + params.alpha * threshold_loss(pl, pos_t, nl, neg_t, th, len(neg), params.threshold_negatives)
-        if params.beta > 0:
-            anchors = torch.from_numpy(rng.choice(anchor_pool, min(params.contrastive_batch, len(anchor_pool)),
-                                                  replace=False))
-            z = model.project(h)
-            loss = loss + params.beta * semantic_infonce(z[anchors], z[sem_pos[anchors]], params.tau)
+        loss = relation_loss(model, model(x, src_t, dst_t, edge_attr), targets, inputs, params, rng)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -224,6 +187,68 @@ def train_alpc(graph: CandidateGraph, inputs: NodeInputs, params: ALPCParams,
     return ALPCResult(embeddings=h.numpy(), thresholds=th, edge_logits=edge_logits, heldout=heldout,
                       test_pairs=test_pairs, test_logits=test_logits, link_auc=auc,
                       seconds=time.perf_counter() - t0, history=history, model=model)
+
+
+@dataclass
+class RelationTargets:
+    """What the Stage II / III objective trains on, fixed for a run: the confident training edges
+    (positives), the other training candidates (negatives at `unlabeled_weight`), each entity's
+    semantic positive, and where fresh non-edges may be sampled from each epoch."""
+
+    n: int
+    pos: torch.Tensor  # (P, 2)
+    pos_features: torch.Tensor  # (P, 3) pair features
+    unlabeled: torch.Tensor  # (U, 2)
+    unlabeled_features: torch.Tensor
+    semantic_positive: torch.Tensor  # (n,) Eq. 4's positive of each entity
+    anchors: np.ndarray  # entities that have one
+    forbidden: set[int]  # keys a*n+b never sampled as non-edges: candidates and test pairs
+    pool: np.ndarray  # entities non-edges are drawn from
+
+    @classmethod
+    def build(cls, graph: CandidateGraph, inputs: NodeInputs, train: np.ndarray, test_pairs: np.ndarray,
+              params: ALPCParams) -> "RelationTargets":
+        n = graph.n
+        pos_mask = train & confident_edges(graph, params.positives)
+        if pos_mask.sum() < 8:  # tiny graphs: fall back to every training edge
+            pos_mask = train.copy()
+        use_unl = params.positives != "all" and params.unlabeled_weight > 0
+        unl_mask = train & ~pos_mask if use_unl else np.zeros(len(graph), bool)
+        pos, unl = graph.edges[pos_mask], graph.edges[unl_mask]
+        tkey = np.minimum(test_pairs[:, 0], test_pairs[:, 1]) * n + np.maximum(test_pairs[:, 0], test_pairs[:, 1])
+        sem_pos, anchors = semantic_positives(graph, pos_mask, inputs.semantic)
+        return cls(n=n, pos=torch.from_numpy(pos), pos_features=torch.from_numpy(pair_features(inputs, pos[:, 0], pos[:, 1])),
+                   unlabeled=torch.from_numpy(unl),
+                   unlabeled_features=torch.from_numpy(pair_features(inputs, unl[:, 0], unl[:, 1])),
+                   semantic_positive=torch.from_numpy(sem_pos), anchors=anchors,
+                   forbidden=set((graph.edges[:, 0] * n + graph.edges[:, 1]).tolist()) | set(tkey.tolist()),
+                   pool=np.unique(graph.edges.ravel()))
+
+
+def relation_loss(model, h: torch.Tensor, t: RelationTargets, inputs: NodeInputs, params: ALPCParams,
+                  rng: np.random.Generator) -> torch.Tensor:
+    """One epoch's objective for entity embeddings `h` from `model` (anything with `decoder`,
+    `threshold` and `project`: ALPC and the ensemble): BCE of the positives against freshly
+    sampled non-edges and the down-weighted unlabelled candidates, + α·Eq. 3 + β·Eq. 4."""
+    neg = sample_non_edges(t.n, len(t.pos) * params.negatives_per_positive, t.forbidden, rng, pool=t.pool)
+    neg_t = torch.from_numpy(neg)
+    pl = model.decoder(h[t.pos[:, 0]], h[t.pos[:, 1]], t.pos_features)
+    nl = model.decoder(h[neg_t[:, 0]], h[neg_t[:, 1]], torch.from_numpy(pair_features(inputs, neg[:, 0], neg[:, 1])))
+    neg_w = None
+    if len(t.unlabeled):
+        u = t.unlabeled
+        nl = torch.cat([nl, model.decoder(h[u[:, 0]], h[u[:, 1]], t.unlabeled_features)])
+        neg_t = torch.cat([neg_t, u])
+        neg_w = torch.cat([torch.ones(len(neg)), torch.full((len(u),), params.unlabeled_weight)])
+    loss = link_bce(pl, nl, neg_weight=neg_w)
+    if params.alpha > 0:
+        th = model.threshold(h).squeeze(-1)
+        loss = loss + params.alpha * threshold_loss(pl, t.pos, nl, neg_t, th, len(neg), params.threshold_negatives)
+    if params.beta > 0 and len(t.anchors) > 1:
+        anchors = torch.from_numpy(rng.choice(t.anchors, min(params.contrastive_batch, len(t.anchors)), replace=False))
+        z = model.project(h)
+        loss = loss + params.beta * semantic_infonce(z[anchors], z[t.semantic_positive[anchors]], params.tau)
+    return loss
 
 
 def threshold_loss(pl: torch.Tensor, pos_t: torch.Tensor, nl: torch.Tensor, neg_t: torch.Tensor, th: torch.Tensor,

@@ -22,11 +22,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score
 
-from egl.alpc import (ALPCParams, NodeInputs, confident_edges, pair_features, sample_non_edges,
-                      semantic_positives, threshold_loss)
+from egl.alpc import ALPCParams, NodeInputs, RelationTargets, relation_loss, score_pairs
 from egl.candidates import CandidateGraph
 from egl.geniepath import LinkDecoder
-from egl.losses import link_bce, semantic_infonce
 
 
 class SnapshotAttention(nn.Module):
@@ -81,45 +79,14 @@ def train_ensemble(snapshot_embeddings: list[np.ndarray], graph: CandidateGraph,
     key = graph.edges[:, 0] * n + graph.edges[:, 1]
     tkey = np.minimum(test_pairs[:, 0], test_pairs[:, 1]) * n + np.maximum(test_pairs[:, 0], test_pairs[:, 1])
     heldout = np.isin(key, tkey)
-    train = ~heldout
-    pos_mask = train & confident_edges(graph, params.positives)
-    if pos_mask.sum() < 8:
-        pos_mask = train.copy()
-    unl_mask = train & ~pos_mask if params.positives != "all" and params.unlabeled_weight > 0 else np.zeros(len(graph), bool)
-    pos, unl = graph.edges[pos_mask], graph.edges[unl_mask]
-    pos_t, unl_t = torch.from_numpy(pos), torch.from_numpy(unl)
-    pos_pf = torch.from_numpy(pair_features(inputs, pos[:, 0], pos[:, 1]))
-    unl_pf = torch.from_numpy(pair_features(inputs, unl[:, 0], unl[:, 1]))
-    forbidden = set(key.tolist()) | set(tkey.tolist())
-    pool = np.unique(graph.edges.ravel())
-    sem_pos_np, anchor_pool = semantic_positives(graph, pos_mask, inputs.semantic)
-    sem_pos = torch.from_numpy(sem_pos_np)
+    targets = RelationTargets.build(graph, inputs, ~heldout, test_pairs, params)
 
     model = SnapshotAttention(snaps.shape[-1], snaps.shape[1], dim, heads)
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=params.weight_decay)
     history = []
     for epoch in range(epochs):
         model.train()
-        neg = sample_non_edges(n, len(pos) * params.negatives_per_positive, forbidden, rng, pool)
-        neg_t = torch.from_numpy(neg)
-        neg_pf = torch.from_numpy(pair_features(inputs, neg[:, 0], neg[:, 1]))
-        h = model(snaps)
-        pl = model.decoder(h[pos_t[:, 0]], h[pos_t[:, 1]], pos_pf)
-        nl = model.decoder(h[neg_t[:, 0]], h[neg_t[:, 1]], neg_pf)
-        neg_w = None
-        if len(unl):
-            nl = torch.cat([nl, model.decoder(h[unl_t[:, 0]], h[unl_t[:, 1]], unl_pf)])
-            neg_t = torch.cat([neg_t, unl_t])
-            neg_w = torch.cat([torch.ones(len(neg)), torch.full((len(unl),), params.unlabeled_weight)])
-        loss = link_bce(pl, nl, neg_weight=neg_w)
-        if params.alpha > 0:
-            th = model.threshold(h).squeeze(-1)
-            loss = loss + params.alpha * threshold_loss(pl, pos_t, nl, neg_t, th, len(neg), params.threshold_negatives)
-        if params.beta > 0 and len(anchor_pool) > 1:
-            anchors = torch.from_numpy(rng.choice(anchor_pool, min(params.contrastive_batch, len(anchor_pool)),
-                                                  replace=False))
-            z = model.project(h)
-            loss = loss + params.beta * semantic_infonce(z[anchors], z[sem_pos[anchors]], params.tau)
+        loss = relation_loss(model, model(snaps), targets, inputs, params, rng)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -131,16 +98,8 @@ def train_ensemble(snapshot_embeddings: list[np.ndarray], graph: CandidateGraph,
     with torch.no_grad():
         h = model(snaps)
         weights = model.last_attention.mean(dim=(0, 1)).numpy()
-
-        def score(pairs):
-            if len(pairs) == 0:
-                return np.zeros(0, np.float32)
-            pt = torch.from_numpy(pairs)
-            return model.decoder(h[pt[:, 0]], h[pt[:, 1]],
-                                 torch.from_numpy(pair_features(inputs, pairs[:, 0], pairs[:, 1]))).numpy()
-
-        edge_logits = score(graph.edges)
-        test_logits = score(test_pairs)
+        edge_logits = score_pairs(model, h, inputs, graph.edges)
+        test_logits = score_pairs(model, h, inputs, test_pairs)
         th = model.threshold(h).squeeze(-1).numpy() if params.alpha > 0 else np.zeros(n, np.float32)
     y = np.isin(tkey, key)
     auc = float(roc_auc_score(y, test_logits)) if 0 < y.sum() < len(y) else float("nan")
