@@ -12,7 +12,7 @@ WS     ?= workspaces/default
 USERS  ?= 20000
 SEED   ?= 7
 
-.PHONY: install demo test clean-demo
+.PHONY: install demo lint test clean-demo
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,7 +35,10 @@ demo: install $(WS)/workspace.yaml
 	$(BIN)/targetbot eval run -w $(WS) --suite zero-shot --methods random,keyword,supervised,find,graph --report $(WS)/report.md
 	$(BIN)/targetbot ask -w $(WS) "users likely to rent phones"
 
-test: install
+lint: install
+	$(BIN)/ruff check --quiet .
+
+test: lint
 	$(BIN)/python -m pytest
 
 clean-demo:

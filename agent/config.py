@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from targetbot.errors import DataError
+from targetbot.yamlfile import load_model, read_yaml
 
 CONFIG_FILE = "agent.yaml"
 
@@ -36,15 +35,6 @@ class AgentConfig(BaseModel):
     @classmethod
     def for_workspace(cls, root: str | Path, **overrides) -> "AgentConfig":
         path = Path(root) / CONFIG_FILE
-        raw: dict = {}
-        if path.exists():
-            try:
-                raw = yaml.safe_load(path.read_text()) or {}
-            except yaml.YAMLError as e:
-                raise DataError(f"{path}: not valid YAML ({e.__class__.__name__})") from None
+        raw = read_yaml(path) if path.exists() else {}
         raw.update({k: v for k, v in overrides.items() if v is not None})
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as e:
-            err = e.errors()[0]
-            raise DataError(f"{path}: {'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from None
+        return load_model(cls, path, raw)

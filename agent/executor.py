@@ -234,6 +234,6 @@ class Executor:
             s.state["notes"].append("EGL skipped: no phrase of the plan matches a graph entity")
             return
         g = self.res.graph()
-        decay = GraphConfig.for_workspace(self.res.ws.root).preference.hop_decay
+        pref = GraphConfig.for_workspace(self.res.ws.root).preference
         s.call("users_for_entities", {"entities": [g.names[x.entity] for x in expanded],
-                                      "weights": [round(max(x.score, 1e-6) * decay ** x.hop, 6) for x in expanded]})
+                                      "weights": [round(pref.entity_weight(x.score, x.hop), 6) for x in expanded]})

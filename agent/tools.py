@@ -201,7 +201,7 @@ class ToolSession:
             raise TargetbotError(f"unknown graph entit{'y' if len(unknown) == 1 else 'ies'}: {', '.join(map(str, unknown[:5]))}")
         pref = GraphConfig.for_workspace(self.res.ws.root).preference
         # raises "N weights for M entities" (egl.preference.target_vector) before anything is stored
-        user_ids, s = g.preference(ids, a.weights, pref.pooling, pref.top_k, pref.mean_weight)
+        user_ids, s = g.preference(ids, a.weights, pref)
         self.scores["graph"] = self._align(user_ids, s)
         w = np.ones(len(ids)) if a.weights is None else np.asarray(a.weights, dtype=np.float64)
         counts = self.res.history_mentions[:, ids]

@@ -17,10 +17,9 @@ import json
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from targetbot.errors import DataError
+from targetbot.yamlfile import load_model
 
 CONFIG_FILE = "egl.yaml"
 
@@ -112,18 +111,25 @@ class ExpansionConfig(_Strict):
                              "unless they are seeds; 1 turns this off.")
 
 
+Pooling = Literal["top_k", "mean"]
+
+
 class PreferenceConfig(_Strict):
     embedding: Literal["joint", "ensemble", "semantic"] = Field(
         "joint", description="h_e in r_u . h_e: whitened ensemble embeddings joined with the semantic ones (joint), "
         "either alone (see egl.preference).")
     hop_decay: float = Field(0.5, gt=0, le=1, description="Targeting weight of an expanded entity: path score "
                              "times hop_decay ** hop.")
-    pooling: Literal["top_k", "mean"] = Field(
+    pooling: Pooling = Field(
         "top_k", description="How a user's entities are pooled into a preference: mean of the k closest "
         "distinct entities (top_k), or EGL Eq. 7's mean embedding r_u (mean). See egl.preference.")
     top_k: int = Field(3, ge=1, description="k of top_k pooling.")
     mean_weight: float = Field(1.0, ge=0, description="top_k pooling adds this times the mean pooling's score "
                                "(ranks users within ties of the top-k term; 0 = top-k alone).")
+
+    def entity_weight(self, score: float, hop: int) -> float:
+        """Targeting weight of an expanded entity (its path score, floored so a seed never weighs 0)."""
+        return max(score, 1e-6) * self.hop_decay ** hop
 
 
 STORE_FORMAT = 2  # 2: user_entities.npz for top_k pooling
@@ -157,14 +163,4 @@ class GraphConfig(_Strict):
     @classmethod
     def for_workspace(cls, root: str | Path) -> "GraphConfig":
         path = Path(root) / CONFIG_FILE
-        if not path.exists():
-            return cls()
-        try:
-            raw = yaml.safe_load(path.read_text()) or {}
-            return cls.model_validate(raw)
-        except yaml.YAMLError as e:
-            raise DataError(f"{path}: not valid YAML ({e.__class__.__name__})") from None
-        except ValidationError as e:
-            err = e.errors()[0]
-            loc = ".".join(str(p) for p in err["loc"])
-            raise DataError(f"{path}: {loc}: {err['msg']}") from None
+        return load_model(cls, path) if path.exists() else cls()

@@ -38,10 +38,13 @@ embedding — `joint` — so a new service with no behaviour yet is still placed
 
 from __future__ import annotations
 
+from typing import get_args
+
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from egl.config import Pooling
 from targetbot.errors import TargetbotError
 
 
@@ -77,7 +80,7 @@ def preference_space(ensemble: np.ndarray, semantic: np.ndarray, mentions: np.nd
     return _unit(np.concatenate([ens, sem], 1))
 
 
-POOLINGS = ("top_k", "mean")
+POOLINGS = get_args(Pooling)
 
 
 def user_entities(mentions: pd.DataFrame, n_entities: int) -> tuple[pd.Index, sparse.csr_matrix]:

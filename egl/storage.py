@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from egl.config import PreferenceConfig
 from targetbot.errors import TargetbotError
 
 STAGE = "graph"
@@ -175,19 +176,25 @@ class Graph:
             self._cache["user_entities"] = sparse.load_npz(path).tocsr()
         return self._cache["user_entities"]
 
-    def preference(self, entity_ids: list[int], weights: list[float] | None = None, pooling: str = "top_k",
-                   top_k: int = 3, mean_weight: float = 1.0) -> tuple[pd.Index, np.ndarray]:
+    def preference(self, entity_ids: list[int], weights: list[float] | None = None,
+                   config: PreferenceConfig | None = None, pooling: str | None = None) -> tuple[pd.Index, np.ndarray]:
         """(user ids, preference for the chosen entities), pooled as egl.preference describes:
-        `mean` is Eq. 7's r_u · t; `top_k` is the top-k term plus `mean_weight` times Eq. 7's."""
+        `mean` is Eq. 7's r_u · t; `top_k` is the top-k term plus `mean_weight` times Eq. 7's.
+        `config` (the workspace's `preference` section; defaults otherwise) sets the pooling, k and
+        the mean's weight; `pooling` overrides its pooling."""
         from egl.preference import POOLINGS, preference_scores, top_k_scores
 
+        config = config or PreferenceConfig()
+        pooling = pooling or config.pooling
         if pooling not in POOLINGS:
             raise TargetbotError(f"unknown preference pooling '{pooling}' (use {' or '.join(POOLINGS)})")
         user_ids, r = self.users()
-        mean = preference_scores(np.asarray(r), self.h, entity_ids, weights)
         if pooling == "mean":
-            return user_ids, mean
-        return user_ids, top_k_scores(self.user_entities(), self.h, entity_ids, weights, top_k) + mean_weight * mean
+            return user_ids, preference_scores(np.asarray(r), self.h, entity_ids, weights)
+        top = top_k_scores(self.user_entities(), self.h, entity_ids, weights, config.top_k)
+        if config.mean_weight == 0:
+            return user_ids, top
+        return user_ids, top + config.mean_weight * preference_scores(np.asarray(r), self.h, entity_ids, weights)
 
 
 _LOADED: dict[str, tuple[float, Graph]] = {}

@@ -188,7 +188,6 @@ def plan_json_schema(catalog=None) -> dict:
     as `response_format={"type": "json_schema", ...}`.
     """
     names = sorted(catalog.names) if catalog is not None else None
-    fields = [f.name for f in catalog.fields] if catalog is not None and catalog.fields else None
     ent = {"type": "string", "enum": names} if names else {"type": "string", "minLength": 1, "maxLength": 80}
 
     def elist(desc: str, max_items: int, min_items: int = 1) -> dict:

@@ -34,6 +34,7 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 from targetbot.atomic import write_parquet, write_text, write_yaml
 from targetbot.contract import ProfileSchema
 from targetbot.errors import DataError, TargetbotError
+from targetbot.yamlfile import load_model
 
 META_FILE = "workspace.yaml"
 ENV_VAR = "TARGETBOT_WORKSPACE"
@@ -142,16 +143,7 @@ class Workspace:
 
     @cached_property
     def meta(self) -> WorkspaceMeta:
-        path = self.root / META_FILE
-        try:
-            raw = yaml.safe_load(path.read_text())
-            return WorkspaceMeta.model_validate(raw)
-        except yaml.YAMLError as e:
-            raise DataError(f"{path}: not valid YAML ({e.__class__.__name__})") from None
-        except ValidationError as e:
-            err = e.errors()[0]
-            loc = ".".join(str(p) for p in err["loc"])
-            raise DataError(f"{path}: {loc}: {err['msg']}") from None
+        return load_model(WorkspaceMeta, self.root / META_FILE)
 
     # ---- tables ---------------------------------------------------------------------------
     def has_table(self, name: str) -> bool:

@@ -11,11 +11,7 @@ Windows (workspace roles) keep training and evaluation apart:
 
 from __future__ import annotations
 
-import json
-import pickle
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,8 +20,6 @@ import torch.nn.functional as F
 from scipy import sparse
 from tqdm.auto import tqdm
 
-from targetbot.atomic import atomic_path, write_json
-from targetbot.config import Settings
 from targetbot.errors import TargetbotError
 from targetbot.workspace import Workspace
 from towers.config import TowerConfig

@@ -68,10 +68,8 @@ class GraphMethod(TargetingMethod):
         seeds = self.seeds(scenario.demand)
         chosen = expand(g, seeds, ex.hops, ex.min_score, ex.max_per_node, ex.max_entities, ex.hub_share)
         ids = [c.entity for c in chosen]
-        decay = self.cfg.preference.hop_decay
-        weights = [max(c.score, 1e-6) * decay ** c.hop for c in chosen]
         pref = self.cfg.preference
-        user_ids, s = g.preference(ids, weights, pref.pooling, pref.top_k, pref.mean_weight)
+        user_ids, s = g.preference(ids, [pref.entity_weight(c.score, c.hop) for c in chosen], pref)
         mu, sd = float(s.mean()), float(s.std()) or 1.0
         per_user = pd.Series(s, index=user_ids)
         eval_users = pd.Index(ctx.eval_users.astype(str))

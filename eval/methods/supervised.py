@@ -9,7 +9,6 @@ maximises F1 on held-out training users (labels of evaluation users are never se
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.feature_selection import chi2
 

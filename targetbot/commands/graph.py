@@ -152,7 +152,7 @@ def users_cmd(
     seeds = match_seeds(graph, phrases, cfg.expansion.semantic_match, _encode)
     ids = [s.entity for s in seeds]
     pref = cfg.preference
-    user_ids, scores = graph.preference(ids, None, pooling or pref.pooling, pref.top_k, pref.mean_weight)
+    user_ids, scores = graph.preference(ids, None, pref, pooling=pooling)
     result = {"entities": [graph.names[i] for i in ids], "users": top_users(user_ids, scores, top_k)}
     if json_out:
         emit_json(result)

@@ -3,7 +3,6 @@ exports, run records and replay."""
 
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 

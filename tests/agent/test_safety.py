@@ -7,7 +7,7 @@ from agent.executor import AskOptions, allowed_tools
 from agent.filters import FilterError
 from agent.planner import RequestError
 from agent.tools import OutOfPlanTool, ToolSession
-from rewrite.plan import PlanError, TargetingPlan
+from rewrite.plan import PlanError
 
 BASIC = {"demands": [{"family": "purchase", "items": ["phone rental"]}]}
 INJECTIONS = [
@@ -36,7 +36,7 @@ def test_injection_cannot_reach_a_tool_outside_the_plan(make_agent, text, tmp_pa
     assert tools <= allowed_tools(plan, AskOptions())
     assert "export_audience" not in tools and r.export_path is None
     assert executor.res.ws.root.exists() and (executor.res.ws.root / "workspace.yaml").exists()
-    sys_prompt, user_turn = rw.seen[0], rw.seen[1]
+    user_turn = rw.seen[1]
     assert "<|im_start|>" not in user_turn  # chat markers are broken up: the request stays user text
 
 

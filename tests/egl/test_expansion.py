@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from egl.config import PreferenceConfig
 from egl.expansion import as_rows, expand, match_seeds
 from egl.preference import preference_scores, top_k_scores, top_users, user_entities, user_vectors
 from egl.storage import Graph
@@ -145,9 +146,9 @@ def test_graph_preference_pooling_switch_and_stale_store(graph, tmp_path):
     from scipy import sparse
 
     sparse.save_npz(root / "user_entities.npz", inc)
-    _, s = g.preference([1], pooling="top_k", top_k=1, mean_weight=0.0)
+    _, s = g.preference([1], config=PreferenceConfig(top_k=1, mean_weight=0.0))
     np.testing.assert_allclose(s, top_k_scores(inc, emb, [1], k=1))
-    _, s = g.preference([1], pooling="top_k", top_k=1)  # default: plus Eq. 7's term
+    _, s = g.preference([1], config=PreferenceConfig(top_k=1))  # default: plus Eq. 7's term
     np.testing.assert_allclose(s, top_k_scores(inc, emb, [1], k=1) + preference_scores(r, emb, [1]))
     with pytest.raises(TargetbotError, match="unknown preference pooling 'max'"):
         g.preference([1], pooling="max")

@@ -2,7 +2,6 @@
 
 import json
 
-import pandas as pd
 from typer.testing import CliRunner
 
 from targetbot.cli import app
