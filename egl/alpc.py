@@ -163,17 +163,8 @@ def train_alpc(graph: CandidateGraph, inputs: NodeInputs, params: ALPCParams,
     targets = RelationTargets.build(graph, inputs, train, test_pairs, params)
     model = ALPCModel(x.shape[1], params.dim, params.layers, params.heads, edge_dim=ef.shape[1], pair_dim=3,
                       dropout=params.dropout)
-    opt = torch.optim.Adam(model.parameters(), lr=params.lr, weight_decay=params.weight_decay)
-    history = []
-    for epoch in range(params.epochs):
-        model.train()
-        loss = relation_loss(model, model(x, src_t, dst_t, edge_attr), targets, inputs, params, rng)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        history.append(float(loss.detach()))
-        if progress is not None and (epoch + 1) % 10 == 0:
-            progress(epoch + 1, params.epochs)
+    history = fit_relations(model, lambda: model(x, src_t, dst_t, edge_attr), targets, inputs, params, rng,
+                            params.epochs, params.lr, progress)
 
     model.eval()
     with torch.no_grad():
@@ -249,6 +240,25 @@ def relation_loss(model, h: torch.Tensor, t: RelationTargets, inputs: NodeInputs
         z = model.project(h)
         loss = loss + params.beta * semantic_infonce(z[anchors], z[t.semantic_positive[anchors]], params.tau)
     return loss
+
+
+def fit_relations(model: torch.nn.Module, embed: Callable[[], torch.Tensor], targets: RelationTargets,
+                  inputs: NodeInputs, params: ALPCParams, rng: np.random.Generator, epochs: int, lr: float,
+                  progress: Callable[[int, int], None] | None = None) -> list[float]:
+    """Full-batch Adam on `relation_loss` for `epochs`; `embed()` runs the model's forward pass.
+    Returns the loss per epoch."""
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=params.weight_decay)
+    history = []
+    for epoch in range(epochs):
+        model.train()
+        loss = relation_loss(model, embed(), targets, inputs, params, rng)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        history.append(float(loss.detach()))
+        if progress is not None and (epoch + 1) % 10 == 0:
+            progress(epoch + 1, epochs)
+    return history
 
 
 def threshold_loss(pl: torch.Tensor, pos_t: torch.Tensor, nl: torch.Tensor, neg_t: torch.Tensor, th: torch.Tensor,

@@ -22,7 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score
 
-from egl.alpc import ALPCParams, NodeInputs, RelationTargets, relation_loss, score_pairs
+from egl.alpc import ALPCParams, NodeInputs, RelationTargets, fit_relations, score_pairs
 from egl.candidates import CandidateGraph
 from egl.geniepath import LinkDecoder
 
@@ -82,17 +82,7 @@ def train_ensemble(snapshot_embeddings: list[np.ndarray], graph: CandidateGraph,
     targets = RelationTargets.build(graph, inputs, ~heldout, test_pairs, params)
 
     model = SnapshotAttention(snaps.shape[-1], snaps.shape[1], dim, heads)
-    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=params.weight_decay)
-    history = []
-    for epoch in range(epochs):
-        model.train()
-        loss = relation_loss(model, model(snaps), targets, inputs, params, rng)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        history.append(float(loss.detach()))
-        if progress is not None and (epoch + 1) % 10 == 0:
-            progress(epoch + 1, epochs)
+    history = fit_relations(model, lambda: model(snaps), targets, inputs, params, rng, epochs, lr, progress)
 
     model.eval()
     with torch.no_grad():
