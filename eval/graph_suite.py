@@ -66,7 +66,7 @@ def truth_keys(ws, graph: Graph) -> np.ndarray:
     return np.unique(np.minimum(a, b) * graph.n + np.maximum(a, b))
 
 
-def _is_true(pairs: np.ndarray, n: int, truth: np.ndarray) -> np.ndarray:
+def is_true(pairs: np.ndarray, n: int, truth: np.ndarray) -> np.ndarray:
     return np.isin(np.minimum(pairs[:, 0], pairs[:, 1]) * n + np.maximum(pairs[:, 0], pairs[:, 1]), truth)
 
 
@@ -162,8 +162,8 @@ def _run(ws, methods: list[str] | None, options: dict) -> dict:
     latest, inp = snaps[-1], inputs[-1]
     cand = latest.candidate_graph()
     test_pairs = graph.test_pairs()
-    test_y = _is_true(test_pairs, graph.n, truth)
-    true_edge = _is_true(cand.edges, graph.n, truth)
+    test_y = is_true(test_pairs, graph.n, truth)
+    true_edge = is_true(cand.edges, graph.n, truth)
     tkey = np.minimum(test_pairs[:, 0], test_pairs[:, 1]) * graph.n + np.maximum(test_pairs[:, 0], test_pairs[:, 1])
     heldout = np.isin(cand.edges[:, 0] * graph.n + cand.edges[:, 1], tkey)
     timings: dict[str, float] = {}
@@ -229,7 +229,7 @@ def _run(ws, methods: list[str] | None, options: dict) -> dict:
     for t in range(w - 1, len(snaps)):
         s = snaps[t]
         c = s.candidate_graph()
-        te = _is_true(c.edges, graph.n, truth)
+        te = is_true(c.edges, graph.n, truth)
         keep = np.stack([s.edge_logits > s.thresholds[c.edges[:, 0]], s.edge_logits > s.thresholds[c.edges[:, 1]]], 1)
         single.append(float((keep * te[:, None]).sum() / max(keep.sum(), 1)))
         if t == len(snaps) - 1 and "trmp" in methods:
