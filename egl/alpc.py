@@ -25,7 +25,7 @@ import torch
 from scipy import sparse
 from sklearn.metrics import roc_auc_score
 
-from egl.candidates import COOC, KNOWN, SEMANTIC, CandidateGraph, pair_cooc
+from egl.candidates import COOC, KNOWN, SEMANTIC, CandidateGraph, pair_cooc, pair_keys
 from egl.geniepath import ALPCModel
 from egl.losses import adaptive_threshold_loss, link_bce, semantic_infonce
 
@@ -134,7 +134,6 @@ def train_alpc(graph: CandidateGraph, inputs: NodeInputs, params: ALPCParams,
     rng = np.random.default_rng(params.seed)
     n, E = graph.n, len(graph)
     key = graph.edges[:, 0] * n + graph.edges[:, 1]
-    all_keys = set(key.tolist())
 
     # ---- held-out split -------------------------------------------------------------------
     if test_pairs is None:
@@ -142,12 +141,11 @@ def train_alpc(graph: CandidateGraph, inputs: NodeInputs, params: ALPCParams,
         n_test = int(round(params.holdout * E))
         if n_test > 0:
             heldout[rng.choice(E, n_test, replace=False)] = True
-        non = sample_non_edges(n, int(heldout.sum()), all_keys, rng,
+        non = sample_non_edges(n, int(heldout.sum()), set(key.tolist()), rng,
                                pool=np.unique(graph.edges.ravel()))
         test_pairs = np.concatenate([graph.edges[heldout], non]) if len(non) else graph.edges[heldout]
     else:
-        tk = set((np.minimum(test_pairs[:, 0], test_pairs[:, 1]) * n + np.maximum(test_pairs[:, 0], test_pairs[:, 1])).tolist())
-        heldout = np.array([k in tk for k in key.tolist()], dtype=bool)
+        heldout = np.isin(key, pair_keys(test_pairs, n))
     train = ~heldout
 
     # ---- tensors ---------------------------------------------------------------------------
@@ -172,8 +170,7 @@ def train_alpc(graph: CandidateGraph, inputs: NodeInputs, params: ALPCParams,
         edge_logits = score_pairs(model, h, inputs, graph.edges)
         test_logits = score_pairs(model, h, inputs, test_pairs)
         th = model.threshold(h).squeeze(-1).numpy() if params.alpha > 0 else np.zeros(n, np.float32)
-    tkey = np.minimum(test_pairs[:, 0], test_pairs[:, 1]) * n + np.maximum(test_pairs[:, 0], test_pairs[:, 1])
-    y = np.isin(tkey, key)  # held-out candidate edges are the positives of the link AUC
+    y = np.isin(pair_keys(test_pairs, n), key)  # held-out candidate edges are the positives of the link AUC
     auc = float(roc_auc_score(y, test_logits)) if 0 < y.sum() < len(y) else float("nan")
     return ALPCResult(embeddings=h.numpy(), thresholds=th, edge_logits=edge_logits, heldout=heldout,
                       test_pairs=test_pairs, test_logits=test_logits, link_auc=auc,
@@ -206,13 +203,12 @@ class RelationTargets:
         use_unl = params.positives != "all" and params.unlabeled_weight > 0
         unl_mask = train & ~pos_mask if use_unl else np.zeros(len(graph), bool)
         pos, unl = graph.edges[pos_mask], graph.edges[unl_mask]
-        tkey = np.minimum(test_pairs[:, 0], test_pairs[:, 1]) * n + np.maximum(test_pairs[:, 0], test_pairs[:, 1])
         sem_pos, anchors = semantic_positives(graph, pos_mask, inputs.semantic)
         return cls(n=n, pos=torch.from_numpy(pos), pos_features=torch.from_numpy(pair_features(inputs, pos[:, 0], pos[:, 1])),
                    unlabeled=torch.from_numpy(unl),
                    unlabeled_features=torch.from_numpy(pair_features(inputs, unl[:, 0], unl[:, 1])),
                    semantic_positive=torch.from_numpy(sem_pos), anchors=anchors,
-                   forbidden=set((graph.edges[:, 0] * n + graph.edges[:, 1]).tolist()) | set(tkey.tolist()),
+                   forbidden=set(pair_keys(graph.edges, n).tolist()) | set(pair_keys(test_pairs, n).tolist()),
                    pool=np.unique(graph.edges.ravel()))
 
 

@@ -19,6 +19,12 @@ COOC, SEMANTIC, KNOWN = 1, 2, 4
 SOURCE_NAMES = {COOC: "co-occurrence", SEMANTIC: "semantic", KNOWN: "known"}
 
 
+
+def pair_keys(pairs: np.ndarray, n: int) -> np.ndarray:
+    """One int64 key per unordered pair, min · n + max (a candidate edge, stored a < b, has a · n + b)."""
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    return np.minimum(pairs[:, 0], pairs[:, 1]) * n + np.maximum(pairs[:, 0], pairs[:, 1])
+
 @dataclass
 class CandidateGraph:
     n: int
@@ -116,8 +122,7 @@ def candidate_graph(U: np.ndarray, V: np.ndarray, semantic: np.ndarray, counts: 
     ea, eb = uniq // n, uniq % n
     gl = None
     if gloss is not None:
-        gkey = np.minimum(gloss[:, 0], gloss[:, 1]).astype(np.int64) * n + np.maximum(gloss[:, 0], gloss[:, 1])
-        gl = np.isin(uniq, gkey)
+        gl = np.isin(uniq, pair_keys(gloss, n))
     return CandidateGraph(
         n=n, edges=np.stack([ea, eb], 1).astype(np.int64), sources=sources,
         cooc=pair_cooc(U, V, ea, eb), semantic=np.einsum("ij,ij->i", semantic[ea], semantic[eb]).astype(np.float32),

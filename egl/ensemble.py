@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score
 
 from egl.alpc import ALPCParams, NodeInputs, RelationTargets, fit_relations, score_pairs
-from egl.candidates import CandidateGraph
+from egl.candidates import CandidateGraph, pair_keys
 from egl.geniepath import LinkDecoder
 
 
@@ -77,7 +77,7 @@ def train_ensemble(snapshot_embeddings: list[np.ndarray], graph: CandidateGraph,
     snaps = torch.from_numpy(np.stack(snapshot_embeddings, 1).astype(np.float32))
     snaps = F.layer_norm(snaps, snaps.shape[-1:])
     key = graph.edges[:, 0] * n + graph.edges[:, 1]
-    tkey = np.minimum(test_pairs[:, 0], test_pairs[:, 1]) * n + np.maximum(test_pairs[:, 0], test_pairs[:, 1])
+    tkey = pair_keys(test_pairs, n)
     heldout = np.isin(key, tkey)
     targets = RelationTargets.build(graph, inputs, ~heldout, test_pairs, params)
 

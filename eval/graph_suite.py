@@ -42,7 +42,7 @@ from sklearn.metrics import roc_auc_score
 
 from egl.alpc import NodeInputs, confident_edges, sample_non_edges, train_alpc
 from egl.build import alpc_params, built_config, ensure_graph, profile_config, torch_threads
-from egl.candidates import CandidateGraph
+from egl.candidates import CandidateGraph, pair_keys
 from egl.config import GraphConfig
 from egl.ensemble import train_ensemble
 from egl.randomwalk import HadamardLinkScorer, walk_embeddings
@@ -63,11 +63,11 @@ def truth_keys(ws, graph: Graph) -> np.ndarray:
     b = rel["tail"].astype(str).map(graph.index)
     ok = a.notna() & b.notna()
     a, b = a[ok].astype(np.int64).to_numpy(), b[ok].astype(np.int64).to_numpy()
-    return np.unique(np.minimum(a, b) * graph.n + np.maximum(a, b))
+    return np.unique(pair_keys(np.stack([a, b], 1), graph.n))
 
 
 def is_true(pairs: np.ndarray, n: int, truth: np.ndarray) -> np.ndarray:
-    return np.isin(np.minimum(pairs[:, 0], pairs[:, 1]) * n + np.maximum(pairs[:, 0], pairs[:, 1]), truth)
+    return np.isin(pair_keys(pairs, n), truth)
 
 
 def relation_metrics(edges: np.ndarray, keep: np.ndarray, true_edge: np.ndarray, test_y: np.ndarray,
@@ -119,7 +119,7 @@ def _walk_method(name: str, cand: CandidateGraph, inputs: NodeInputs, test_pairs
     """(edge logits, test logits) of a random-walk baseline trained like ALPC."""
     n = cand.n
     key = cand.edges[:, 0] * n + cand.edges[:, 1]
-    tkey = np.minimum(test_pairs[:, 0], test_pairs[:, 1]) * n + np.maximum(test_pairs[:, 0], test_pairs[:, 1])
+    tkey = pair_keys(test_pairs, n)
     train = ~np.isin(key, tkey)
     emb = walk_embeddings(cand.edges[train], n, p=p, q=q, dim=cfg.alpc.dim, seed=cfg.seed)
     rng = np.random.default_rng(cfg.seed + 3)
@@ -164,7 +164,7 @@ def _run(ws, methods: list[str] | None, options: dict) -> dict:
     test_pairs = graph.test_pairs()
     test_y = is_true(test_pairs, graph.n, truth)
     true_edge = is_true(cand.edges, graph.n, truth)
-    tkey = np.minimum(test_pairs[:, 0], test_pairs[:, 1]) * graph.n + np.maximum(test_pairs[:, 0], test_pairs[:, 1])
+    tkey = pair_keys(test_pairs, graph.n)
     heldout = np.isin(cand.edges[:, 0] * graph.n + cand.edges[:, 1], tkey)
     timings: dict[str, float] = {}
     results = []

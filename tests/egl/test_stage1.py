@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from scipy import sparse
 
-from egl.candidates import COOC, KNOWN, SEMANTIC, candidate_graph
+from egl.candidates import COOC, KNOWN, SEMANTIC, candidate_graph, pair_keys
 from egl.cooccurrence import first_order, skipgram
 from egl.randomwalk import random_walks, walk_counts
 from egl.sequences import context_pairs, in_snapshot, snapshots
@@ -80,3 +80,8 @@ def test_random_walks_follow_edges(p, q):
     assert all((a, b) in ok for w in walks for a, b in zip(w[:-1], w[1:]))
     c = walk_counts(walks, 5, window=2)
     assert (c != c.T).nnz == 0 and c[4].sum() == 0
+
+
+def test_pair_keys_ignore_order_and_match_stored_edges():
+    assert pair_keys(np.array([[3, 1], [1, 3], [0, 2]]), 10).tolist() == [13, 13, 2]
+    assert pair_keys(np.zeros((0, 2), np.int32), 10).tolist() == []
