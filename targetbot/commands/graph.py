@@ -153,7 +153,8 @@ def users_cmd(
     ids = [s.entity for s in seeds]
     pref = cfg.preference
     user_ids, scores = graph.preference(ids, None, pref, pooling=pooling)
-    result = {"entities": [graph.names[i] for i in ids], "users": top_users(user_ids, scores, top_k)}
+    result = {"entities": [graph.names[i] for i in ids], "pooling": pooling or pref.pooling,
+              "users": top_users(user_ids, scores, top_k)}
     if json_out:
         emit_json(result)
         return
@@ -163,7 +164,7 @@ def users_cmd(
     for k, u in enumerate(result["users"], 1):
         table.add_row(str(k), u["user_id"], f"{u['score']:.4f}")
     out.print(f"entities: {', '.join(result['entities'])}  ({len(user_ids):,} users with history, "
-              f"{pooling or pref.pooling} pooling)")
+              f"{result['pooling']} pooling)")
     out.print(table)
 
 

@@ -72,13 +72,16 @@ def test_users_json_contract(graph_world):
     r = invoke("graph", "users", "-w", graph_world.root, "--entities", "NBA,Los Angeles Lakers", "--top-k", 7, "--json")
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
-    assert set(out) == {"entities", "users"} and out["entities"] == ["NBA", "Lakers"]  # aliases resolved
+    assert set(out) == {"entities", "pooling", "users"} and out["entities"] == ["NBA", "Lakers"]  # aliases resolved
+    assert out["pooling"] == "top_k"  # the graph config's default, said so scripts can record it
     assert len(out["users"]) == 7 and all(set(u) == {"user_id", "score"} for u in out["users"])
     scores = [u["score"] for u in out["users"]]
     assert scores == sorted(scores, reverse=True)
     r = invoke("graph", "users", "-w", graph_world.root, "--entities", "NBA", "--pooling", "mean", "--json")
     assert r.exit_code == 0, r.output
-    mean = json.loads(r.stdout)["users"]
+    mean = json.loads(r.stdout)
+    assert mean["pooling"] == "mean"
+    mean = mean["users"]
     assert [u["score"] for u in mean] == sorted((u["score"] for u in mean), reverse=True)
     r = invoke("graph", "users", "-w", graph_world.root, "--entities", "NBA", "--pooling", "max")
     assert r.exit_code != 0 and "unknown preference pooling 'max'" in r.output
