@@ -86,6 +86,10 @@ class TowerConfig(BaseModel):
     standardize_content: bool = Field(True, description="Centre and rescale content vectors before the encoders "
                                                         "(towers.train.standardize).")
     seed: int = 0
+    encoder_dim: int | None = Field(None, ge=8, description="Output width of the behaviour step and search encoders "
+                                    "(default: `dim`). Set apart from `dim` to widen the shared space without "
+                                    "widening the encoders, e.g. dim 288 = the concatenation's width "
+                                    "(bench/probe_seeds.py).")
     behaviour: BehaviourConfig = BehaviourConfig()
     tabular: TabularConfig = TabularConfig()
     align: AlignConfig = AlignConfig()
@@ -106,7 +110,8 @@ class TowerConfig(BaseModel):
         return cls.model_validate(data)
 
     def key(self) -> str:
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        # unset optional fields drop out, so adding one leaves every existing bundle's key as it was
+        blob = json.dumps(self.model_dump(mode="json", exclude_none=True), sort_keys=True)
         return f"{self.name}-{hashlib.sha256(blob.encode()).hexdigest()[:10]}"
 
 

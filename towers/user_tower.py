@@ -24,9 +24,10 @@ class UserTower(nn.Module):
     def __init__(self, cfg: TowerConfig, content_dim: int, cardinalities: list[int], n_numeric: int, n_items: int = 0):
         super().__init__()
         self.modalities = list(cfg.align.modalities)
-        self.behaviour = BehaviourEncoder(content_dim, cfg.dim, cfg.behaviour.hidden, cfg.behaviour.horizon, n_items)
+        encoder_dim = cfg.encoder_dim or cfg.dim
+        self.behaviour = BehaviourEncoder(content_dim, encoder_dim, cfg.behaviour.hidden, cfg.behaviour.horizon, n_items)
         self.tabular = TabularEncoder(cardinalities, n_numeric, cfg.tabular.dim, cfg.tabular.layers, cfg.tabular.heads)
-        self.search = SearchEncoder(content_dim, cfg.dim)
+        self.search = SearchEncoder(content_dim, encoder_dim)
         dims = {"behaviour": self.behaviour.out_dim, "tabular": cfg.tabular.dim, "search": self.search.out_dim}
         self.fusion = Fusion([dims[m] for m in self.modalities], cfg.dim, cfg.align.fusion,
                              residual=cfg.align.fusion_residual)
