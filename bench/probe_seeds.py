@@ -37,14 +37,19 @@ def main() -> None:
     ap.add_argument("--projections", type=int, default=3, help="random projections averaged per seed")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    overrides = json.loads(args.overrides)
+    if args.seeds < 1 or args.projections < 1:
+        raise SystemExit("--seeds and --projections must be at least 1")
+    try:
+        overrides = json.loads(args.overrides)
+    except json.JSONDecodeError as e:
+        raise SystemExit(f"--overrides is not valid JSON ({e}): {args.overrides!r}")
     if not isinstance(overrides, dict):
         raise SystemExit(f"--overrides must be a JSON object (got {args.overrides!r})")
 
     from sklearn.metrics import roc_auc_score
     from sklearn.preprocessing import StandardScaler
 
-    from eval.methods.probe import _rows, probe
+    from eval.methods.probe import bundle_rows, probe
     from eval.registry import EvalContext
     from targetbot.scenarios import load_scenarios
     from targetbot.workspace import Workspace
@@ -64,7 +69,7 @@ def main() -> None:
     rows, gaps, proj_gaps = [], [], []
     for seed in range(args.seeds):
         bundle = ablation_bundle(ws, {**overrides, "seed": seed})
-        ev, tr = _rows(ctx, bundle)
+        ev, tr = bundle_rows(ctx, bundle)
         emb = {k: np.asarray(bundle.embeddings(k), dtype=np.float32)
                for k in ("fused", "concat", "behaviour", "tabular", "search")}
         width = emb["fused"].shape[1]

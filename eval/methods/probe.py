@@ -41,7 +41,8 @@ def probe(emb: np.ndarray, ctx: EvalContext, scenario, rows_eval: np.ndarray, ro
                         extra={"fit_users": int(len(fit))})
 
 
-def _rows(ctx: EvalContext, bundle):
+def bundle_rows(ctx: EvalContext, bundle) -> tuple[np.ndarray, np.ndarray]:
+    """(evaluation users' rows, training users' rows) in a tower bundle's embeddings."""
     ev = bundle.users.get_indexer(ctx.eval_users)
     tr = bundle.users.get_indexer(ctx.users.to_numpy()[ctx.train_mask])
     return ev, tr
@@ -56,7 +57,7 @@ def _make(kind: str):
             from eval.methods.find import _bundle_and_rows
 
             zs, _ = _bundle_and_rows(ctx)
-            ev, tr = _rows(ctx, zs.bundle)
+            ev, tr = bundle_rows(ctx, zs.bundle)
             return probe(zs.bundle.embeddings(kind), ctx, scenario, ev, tr)
     return Probe
 
@@ -77,7 +78,7 @@ def _make_ablation(name: str, overrides: dict):
 
         def score(self, scenario, ctx: EvalContext) -> MethodOutput:
             bundle = ctx.cache[f"_bundle_{name}"]
-            ev, tr = _rows(ctx, bundle)
+            ev, tr = bundle_rows(ctx, bundle)
             return probe(bundle.embeddings("fused"), ctx, scenario, ev, tr)
     return Ablation
 
