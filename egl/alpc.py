@@ -133,7 +133,6 @@ def train_alpc(graph: CandidateGraph, inputs: NodeInputs, params: ALPCParams,
     torch.manual_seed(params.seed)
     rng = np.random.default_rng(params.seed)
     n, E = graph.n, len(graph)
-    key = graph.edges[:, 0] * n + graph.edges[:, 1]
 
     # ---- held-out split -------------------------------------------------------------------
     if test_pairs is None:
@@ -141,11 +140,11 @@ def train_alpc(graph: CandidateGraph, inputs: NodeInputs, params: ALPCParams,
         n_test = int(round(params.holdout * E))
         if n_test > 0:
             heldout[rng.choice(E, n_test, replace=False)] = True
-        non = sample_non_edges(n, int(heldout.sum()), set(key.tolist()), rng,
+        non = sample_non_edges(n, int(heldout.sum()), set(graph.keys().tolist()), rng,
                                pool=np.unique(graph.edges.ravel()))
         test_pairs = np.concatenate([graph.edges[heldout], non]) if len(non) else graph.edges[heldout]
     else:
-        heldout = np.isin(key, pair_keys(test_pairs, n))
+        heldout = graph.held_out(test_pairs)
     train = ~heldout
 
     # ---- tensors ---------------------------------------------------------------------------
@@ -170,7 +169,7 @@ def train_alpc(graph: CandidateGraph, inputs: NodeInputs, params: ALPCParams,
         edge_logits = score_pairs(model, h, inputs, graph.edges)
         test_logits = score_pairs(model, h, inputs, test_pairs)
         th = model.threshold(h).squeeze(-1).numpy() if params.alpha > 0 else np.zeros(n, np.float32)
-    y = np.isin(pair_keys(test_pairs, n), key)  # held-out candidate edges are the positives of the link AUC
+    y = graph.contains(test_pairs)  # held-out candidate edges are the positives of the link AUC
     auc = float(roc_auc_score(y, test_logits)) if 0 < y.sum() < len(y) else float("nan")
     return ALPCResult(embeddings=h.numpy(), thresholds=th, edge_logits=edge_logits, heldout=heldout,
                       test_pairs=test_pairs, test_logits=test_logits, link_auc=auc,

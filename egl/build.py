@@ -140,8 +140,7 @@ def choose_test_pairs(cand: CandidateGraph, holdout: float, seed: int) -> np.nda
     if n_test == 0:
         return np.zeros((0, 2), np.int64)
     pos = cand.edges[rng.choice(len(cand), n_test, replace=False)]
-    key = set((cand.edges[:, 0] * cand.n + cand.edges[:, 1]).tolist())
-    neg = sample_non_edges(cand.n, n_test, key, rng, pool=np.unique(cand.edges.ravel()))
+    neg = sample_non_edges(cand.n, n_test, set(cand.keys().tolist()), rng, pool=np.unique(cand.edges.ravel()))
     return np.concatenate([pos, neg]).astype(np.int64)
 
 

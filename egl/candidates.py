@@ -19,11 +19,11 @@ COOC, SEMANTIC, KNOWN = 1, 2, 4
 SOURCE_NAMES = {COOC: "co-occurrence", SEMANTIC: "semantic", KNOWN: "known"}
 
 
-
 def pair_keys(pairs: np.ndarray, n: int) -> np.ndarray:
     """One int64 key per unordered pair, min · n + max (a candidate edge, stored a < b, has a · n + b)."""
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     return np.minimum(pairs[:, 0], pairs[:, 1]) * n + np.maximum(pairs[:, 0], pairs[:, 1])
+
 
 @dataclass
 class CandidateGraph:
@@ -37,6 +37,18 @@ class CandidateGraph:
 
     def __len__(self) -> int:
         return len(self.edges)
+
+    def keys(self) -> np.ndarray:
+        """`pair_keys` of the edges (stored a < b, so simply a · n + b)."""
+        return self.edges[:, 0] * self.n + self.edges[:, 1]
+
+    def held_out(self, test_pairs: np.ndarray) -> np.ndarray:
+        """Per edge: is it one of `test_pairs` (in either order)? Those edges are kept out of training."""
+        return np.isin(self.keys(), pair_keys(test_pairs, self.n))
+
+    def contains(self, pairs: np.ndarray) -> np.ndarray:
+        """Per pair: is it a candidate edge? (The positives of the held-out link AUC.)"""
+        return np.isin(pair_keys(pairs, self.n), self.keys())
 
     @property
     def score(self) -> np.ndarray:

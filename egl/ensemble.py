@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score
 
 from egl.alpc import ALPCParams, NodeInputs, RelationTargets, fit_relations, score_pairs
-from egl.candidates import CandidateGraph, pair_keys
+from egl.candidates import CandidateGraph
 from egl.geniepath import LinkDecoder
 
 
@@ -76,10 +76,7 @@ def train_ensemble(snapshot_embeddings: list[np.ndarray], graph: CandidateGraph,
     n = graph.n
     snaps = torch.from_numpy(np.stack(snapshot_embeddings, 1).astype(np.float32))
     snaps = F.layer_norm(snaps, snaps.shape[-1:])
-    key = graph.edges[:, 0] * n + graph.edges[:, 1]
-    tkey = pair_keys(test_pairs, n)
-    heldout = np.isin(key, tkey)
-    targets = RelationTargets.build(graph, inputs, ~heldout, test_pairs, params)
+    targets = RelationTargets.build(graph, inputs, ~graph.held_out(test_pairs), test_pairs, params)
 
     model = SnapshotAttention(snaps.shape[-1], snaps.shape[1], dim, heads)
     history = fit_relations(model, lambda: model(snaps), targets, inputs, params, rng, epochs, lr, progress)
@@ -91,7 +88,7 @@ def train_ensemble(snapshot_embeddings: list[np.ndarray], graph: CandidateGraph,
         edge_logits = score_pairs(model, h, inputs, graph.edges)
         test_logits = score_pairs(model, h, inputs, test_pairs)
         th = model.threshold(h).squeeze(-1).numpy() if params.alpha > 0 else np.zeros(n, np.float32)
-    y = np.isin(tkey, key)
+    y = graph.contains(test_pairs)
     auc = float(roc_auc_score(y, test_logits)) if 0 < y.sum() < len(y) else float("nan")
     return EnsembleResult(embeddings=h.numpy(), thresholds=th, edge_logits=edge_logits, test_logits=test_logits,
                           link_auc=auc, snapshot_weight=weights, seconds=time.perf_counter() - t0,

@@ -118,15 +118,13 @@ def _walk_method(name: str, cand: CandidateGraph, inputs: NodeInputs, test_pairs
                  p: float, q: float) -> tuple[np.ndarray, np.ndarray]:
     """(edge logits, test logits) of a random-walk baseline trained like ALPC."""
     n = cand.n
-    key = cand.edges[:, 0] * n + cand.edges[:, 1]
-    tkey = pair_keys(test_pairs, n)
-    train = ~np.isin(key, tkey)
+    train = ~cand.held_out(test_pairs)
     emb = walk_embeddings(cand.edges[train], n, p=p, q=q, dim=cfg.alpc.dim, seed=cfg.seed)
     rng = np.random.default_rng(cfg.seed + 3)
     pos_mask = train & confident_edges(cand, cfg.alpc.positives)
     unl = cand.edges[train & ~pos_mask]
     pos = cand.edges[pos_mask]
-    neg = sample_non_edges(n, len(pos) * cfg.alpc.negatives_per_positive, set(key.tolist()) | set(tkey.tolist()),
+    neg = sample_non_edges(n, len(pos) * cfg.alpc.negatives_per_positive, set(cand.keys().tolist()) | set(pair_keys(test_pairs, n).tolist()),
                            rng, pool=np.unique(cand.edges.ravel()))
     negs = np.concatenate([neg, unl])
     w = np.r_[np.ones(len(neg)), np.full(len(unl), cfg.alpc.unlabeled_weight)]
@@ -164,8 +162,7 @@ def _run(ws, methods: list[str] | None, options: dict) -> dict:
     test_pairs = graph.test_pairs()
     test_y = is_true(test_pairs, graph.n, truth)
     true_edge = is_true(cand.edges, graph.n, truth)
-    tkey = pair_keys(test_pairs, graph.n)
-    heldout = np.isin(cand.edges[:, 0] * graph.n + cand.edges[:, 1], tkey)
+    heldout = cand.held_out(test_pairs)
     timings: dict[str, float] = {}
     results = []
 

@@ -5,7 +5,6 @@ users by its scorer's label-free rule (`ZeroShot.threshold`, documented in tower
 
 from __future__ import annotations
 
-
 from eval.registry import EvalContext, MethodOutput, TargetingMethod, register_method
 
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from scipy import sparse
 
-from egl.candidates import COOC, KNOWN, SEMANTIC, candidate_graph, pair_keys
+from egl.candidates import COOC, KNOWN, SEMANTIC, CandidateGraph, candidate_graph, pair_keys
 from egl.cooccurrence import first_order, skipgram
 from egl.randomwalk import random_walks, walk_counts
 from egl.sequences import context_pairs, in_snapshot, snapshots
@@ -85,3 +85,13 @@ def test_random_walks_follow_edges(p, q):
 def test_pair_keys_ignore_order_and_match_stored_edges():
     assert pair_keys(np.array([[3, 1], [1, 3], [0, 2]]), 10).tolist() == [13, 13, 2]
     assert pair_keys(np.zeros((0, 2), np.int32), 10).tolist() == []
+
+
+def test_candidate_graph_held_out_edges_and_contained_pairs():
+    edges = np.array([[0, 2], [1, 3], [2, 5]], np.int64)
+    z = np.zeros(3)
+    g = CandidateGraph(n=10, edges=edges, sources=np.ones(3, np.uint8), cooc=z, semantic=z, count=z)
+    assert g.keys().tolist() == [2, 13, 25]
+    test_pairs = np.array([[3, 1], [4, 7], [5, 2]])  # two candidate edges (either order) and a non-edge
+    assert g.held_out(test_pairs).tolist() == [False, True, True]
+    assert g.contains(test_pairs).tolist() == [True, False, True]
