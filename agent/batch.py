@@ -12,10 +12,10 @@ from typing import Callable
 
 import pandas as pd
 
-from agent.executor import AskOptions, Executor
-from agent.planner import Planner
-from targetbot.atomic import atomic_path
-from targetbot.errors import DataError, TargetbotError
+from targetbot.agent.executor import AskOptions, Executor
+from targetbot.agent.planner import Planner
+from targetbot.core.atomic import atomic_path
+from targetbot.core.errors import DataError, TargetbotError
 
 
 def read_demands(path: Path) -> pd.DataFrame:
@@ -65,7 +65,7 @@ def run_batch(planner: Planner, executor: Executor, demands: pd.DataFrame, out_d
             path = out_dir / f"{rid}.csv"
             res = executor.execute(plan, r.request, AskOptions(size=size), info)
             if res.listed:
-                from agent.export import write_audience
+                from targetbot.agent.export import write_audience
 
                 write_audience(res.audience[["user_id", "score"]], path)
                 row["export"] = str(path)

@@ -14,11 +14,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.executor import AskOptions, AskResult, Executor
-from agent.filters import merge_filters
-from agent.planner import Planner
-from rewrite.plan import TargetingPlan
-from targetbot.errors import TargetbotError
+from targetbot.agent.executor import AskOptions, AskResult, Executor
+from targetbot.agent.filters import merge_filters
+from targetbot.agent.planner import Planner
+from targetbot.rewrite.plan import TargetingPlan
+from targetbot.core.errors import TargetbotError
 
 REFINE = re.compile(r"^\s*(narrow|only|just|limit|restrict|exclude|excluding|remove|drop|without|but|and|also|except|"
                     r"keep|filter|make it|no |not |leave out|skip|focus|among|in |from |who |aged?|older|younger|"
@@ -67,7 +67,7 @@ class ChatSession:
         return self.turns[-1] if self.turns else None
 
     def _run(self, request: str, plan: TargetingPlan, info: dict, export: Path | None = None) -> AskResult:
-        prev = self.current[2].session.state["audience"]["rows"] if self.current else None
+        prev = self.current[2].session.state.audience.rows if self.current else None
         opts = AskOptions(size=self.options.size, export_path=export, record=self.options.record)
         return self.executor.execute(plan, request, opts, info, previous=prev)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from targetbot.yamlfile import load_model, read_yaml
+from targetbot.core.yamlfile import load_workspace_config
 
 CONFIG_FILE = "agent.yaml"
 
@@ -34,7 +34,4 @@ class AgentConfig(BaseModel):
 
     @classmethod
     def for_workspace(cls, root: str | Path, **overrides) -> "AgentConfig":
-        path = Path(root) / CONFIG_FILE
-        raw = read_yaml(path) if path.exists() else {}
-        raw.update({k: v for k, v in overrides.items() if v is not None})
-        return load_model(cls, path, raw)
+        return load_workspace_config(cls, root, CONFIG_FILE, overrides)

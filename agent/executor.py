@@ -34,11 +34,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agent.fusion import fuse, rank_normalise
-from agent.resources import Resources
-from agent.tools import ToolSession
-from rewrite.plan import PlanError, TargetingPlan, check_plan
-from targetbot.errors import TargetbotError
+from targetbot.agent.fusion import fuse, rank_normalise
+from targetbot.agent.resources import Resources
+from targetbot.agent.state import Selection
+from targetbot.agent.tools import ToolSession
+from targetbot.rewrite.plan import PlanError, TargetingPlan, check_plan
+from targetbot.core.errors import TargetbotError
 
 
 @dataclass
@@ -79,10 +80,9 @@ def find_sentences(plan: TargetingPlan) -> list[str]:
     """What FIND scores users against: the request in the marketer's words (the plan's `phrasing`)
     in FIND's template families; a plan without phrasing (hand-written, or older) renders its
     demands instead. The words are preferred because the slots keep only what the catalog can
-    name: on the 13 benchmark paraphrases FIND over the words has mean precision at the positive
-    count 0.341 against 0.271 over the rendered slots, and mixing both in one query (0.283) lets
-    an exact slot match crowd out the rest (the forecaster keeps the texts closest to any sentence)."""
-    from towers.find import template_sentences
+    name, and mixing both in one query lets an exact slot match crowd out the rest (the
+    forecaster keeps the texts closest to any sentence); docs/RESULTS.md has the comparison."""
+    from targetbot.towers.find import template_sentences
 
     if plan.phrasing:
         return [t for p in plan.phrasing for t in template_sentences(p)][:12]
@@ -112,7 +112,7 @@ def allowed_tools(plan: TargetingPlan, options: AskOptions) -> set[str]:
 
 def validate_plan(plan: TargetingPlan | dict, res: Resources) -> TargetingPlan:
     """A plan that passed the model, the catalog and the filters; PlanError / FilterError otherwise."""
-    from agent.filters import filter_mask
+    from targetbot.agent.filters import filter_mask
     from pydantic import ValidationError
 
     if not isinstance(plan, TargetingPlan):
@@ -143,11 +143,11 @@ class Executor:
         if previous is not None:
             allowed |= {"overlap"}
         s = ToolSession(res, allowed)
-        s.state.update(plan=plan, notes=planning_notes(info or {}))
+        s.state.plan, s.state.notes = plan, planning_notes(info or {})
         if previous is not None:
-            s.state["previous"] = {"rows": previous}
+            s.state.previous = Selection(previous)
         sentences = find_sentences(plan)
-        s.state["find_sentences"] = sentences
+        s.state.find_sentences = sentences
 
         if res.zero_shot() is not None:
             if plan.seed_users:
@@ -155,18 +155,18 @@ class Executor:
             else:
                 s.call("find_users", {"sentences": sentences})
         else:
-            s.state["notes"].append(f"FIND skipped: {res.missing('zs')}")
+            s.state.notes.append(f"FIND skipped: {res.missing('zs')}")
         if "expand_entities" in allowed:
             if res.graph() is not None:
                 self._graph(s, plan)
             else:
-                s.state["notes"].append(f"EGL skipped: {res.missing('graph')}")
+                s.state.notes.append(f"EGL skipped: {res.missing('graph')}")
         if not s.scores:
             raise TargetbotError("neither FIND nor EGL could score users: build the workspace first "
                                  f"('targetbot build -w {res.ws.root}')")
         weights = {"find": cfg.find_weight, "graph": cfg.graph_weight, "mentions": cfg.mentions_weight}
         s.scores["fused"] = fuse({k: v for k, v in s.scores.items() if k in weights}, weights, cfg.rrf_k)
-        s.state["fusion"] = {"method": f"weighted reciprocal rank fusion (k={cfg.rrf_k:g}), as a share of users outranked",
+        s.state.fusion = {"method": f"weighted reciprocal rank fusion (k={cfg.rrf_k:g}), as a share of users outranked",
                              "weights": {k: weights[k] for k in s.scores if k in weights}}
 
         cap = max(1, int(cfg.max_audience_share * len(res.users)))
@@ -182,22 +182,22 @@ class Executor:
             size_args["filters"] = plan.filters.model_dump(mode="json")
         if plan.exclude:
             size_args["exclude"] = list(plan.exclude)
-        s.state["size"] = s.call("estimate_size", size_args)
+        s.state.size = s.call("estimate_size", size_args)
         if "find" in s.scores and "graph" in s.scores:
-            s.state["agreement"] = s.call("overlap", {"a": "find", "b": "graph"})
+            s.state.agreement = s.call("overlap", {"a": "find", "b": "graph"})
         if previous is not None:
-            s.state["vs_previous"] = s.call("overlap", {"a": "audience", "b": "previous"})
-        if s.state["size"]["selected"] == 0:
-            s.state["notes"].append("no user passes the filters and exclusions with this sizing")
+            s.state.vs_previous = s.call("overlap", {"a": "audience", "b": "previous"})
+        if s.state.size["selected"] == 0:
+            s.state.notes.append("no user passes the filters and exclusions with this sizing")
 
         explanation = s.call("explain_audience", {"examples": cfg.examples, "snippets": cfg.snippets})
-        if "vs_previous" in s.state:
-            explanation["vs_previous"] = s.state["vs_previous"]
+        if s.state.vs_previous is not None:
+            explanation["vs_previous"] = s.state.vs_previous
         export_path = None
         if options.export_path is not None:
             export_path = s.call("export_audience", {"path": str(options.export_path)})["path"]
 
-        rows = s.state["audience"]["rows"]
+        rows = s.state.audience.rows
         audience = pd.DataFrame({"user_id": res.users.to_numpy()[rows], "score": s.scores["fused"][rows].round(6)})
         for k in weights:
             if k in s.scores:
@@ -207,7 +207,7 @@ class Executor:
         result.info["execute_seconds"] = round(time.perf_counter() - t0, 3)
         result.info["allowed_tools"] = sorted(allowed)
         if options.record:
-            from agent.runs import write_run
+            from targetbot.agent.runs import write_run
 
             result.run_id = write_run(res, result)
         return result
@@ -225,15 +225,13 @@ class Executor:
         s.call("find_users", {"sentences": sentences, "use_prompt": True})
 
     def _graph(self, s: ToolSession, plan: TargetingPlan) -> None:
-        from egl.config import GraphConfig
-
         phrases = plan.entities() + search_queries(plan)
         s.call("expand_entities", {"phrases": phrases[:12], "hops": plan.hops})
-        expanded = s.state.get("expanded") or []
+        expanded = s.state.expanded
         if not expanded:
-            s.state["notes"].append("EGL skipped: no phrase of the plan matches a graph entity")
+            s.state.notes.append("EGL skipped: no phrase of the plan matches a graph entity")
             return
         g = self.res.graph()
-        pref = GraphConfig.for_workspace(self.res.ws.root).preference
+        pref = self.res.graph_config.preference
         s.call("users_for_entities", {"entities": [g.names[x.entity] for x in expanded],
                                       "weights": [round(pref.entity_weight(x.score, x.hop), 6) for x in expanded]})

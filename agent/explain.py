@@ -75,30 +75,30 @@ def _snippets(session, user_ids: list[str], entities: list[str], sentences: list
 
 
 def explanation(session, examples: int, snippets: int) -> dict:
-    from agent.fusion import rank_normalise
+    from targetbot.agent.fusion import rank_normalise
 
     res, state = session.res, session.state
-    plan = state["plan"]
-    rows = state["audience"]["rows"]
+    plan = state.plan
+    rows = state.audience.rows
     fused = session.scores["fused"]
-    size = state.get("size", {})
-    entity_rows = state.get("entity_rows", [])
+    size = state.size
+    entity_rows = state.entity_rows
     exp: dict = {
-        "sentences": state.get("find_sentences") or plan.sentences(),
-        "find_matched": state.get("find_evidence", []),
+        "sentences": state.find_sentences or plan.sentences(),
+        "find_matched": state.find_evidence,
         "entities": [{k: r[k] for k in ("entity", "type", "hop", "score", "path")} for r in entity_rows[:12]],
-        "unmatched_phrases": [u["phrase"] for u in state.get("unmatched", [])],
+        "unmatched_phrases": [u["phrase"] for u in state.unmatched],
         "filters": plan.condition_string(),
         "filter_counts": size.get("conditions", []),
         "exclusions": size.get("excluded_by_entity", {}),
         "funnel": {k: size.get(k) for k in ("users", "after_filters", "after_exclusions", "selected")},
-        "rule": state["audience"]["rule"],
-        "fusion": state.get("fusion", {}),
+        "rule": state.audience.rule,
+        "fusion": state.fusion,
         "scores": {"audience": _quantiles(fused[rows]), "all_users": _quantiles(fused),
                    "histogram": np.histogram(fused[rows], bins=10, range=(0, 1))[0].tolist() if len(rows) else []},
         "reach": size.get("reach", {}),
-        "agreement": state.get("agreement"),
-        "notes": list(state.get("notes", [])),
+        "agreement": state.agreement,
+        "notes": list(state.notes),
         "examples": [],
     }
     if len(rows) < res.config.min_export_size:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from targetbot.atomic import atomic_path, write_parquet
-from targetbot.errors import TargetbotError
+from targetbot.core.atomic import atomic_path, write_parquet
+from targetbot.core.errors import TargetbotError
 
 FORMATS = (".csv", ".parquet")
 
@@ -18,7 +18,7 @@ class ExportRefused(TargetbotError):
 
 
 def audience_frame(session) -> pd.DataFrame:
-    rows = session.state["audience"]["rows"]
+    rows = session.state.audience.rows
     return pd.DataFrame({"user_id": session.res.users.to_numpy()[rows],
                          "score": session.scores["fused"][rows].round(6)})
 
@@ -37,7 +37,7 @@ def export_audience(session, path: Path, min_size: int | None = None) -> dict:
         raise ExportRefused(f"{path}: export to a .csv or .parquet file")
     if path.exists() and path.is_dir():
         raise ExportRefused(f"{path} is a directory; give a file name")
-    if "audience" not in session.state:
+    if session.state.audience is None:
         raise ExportRefused("nothing to export yet")
     df = audience_frame(session)
     if len(df) < min_size:

@@ -14,8 +14,8 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from rewrite.plan import MAX_CONDITIONS, Condition, Filters
-from targetbot.errors import TargetbotError
+from targetbot.rewrite.plan import MAX_CONDITIONS, Condition, Filters
+from targetbot.core.errors import TargetbotError
 
 
 class FilterError(TargetbotError):

@@ -12,15 +12,12 @@ cannot score rank at its bottom):
 Reciprocal rank fusion (Cormack et al., 2009; k = 60 as there) rewards a user at the top of any
 source and barely moves users in the middle, where a weak source is mostly noise. A plain
 weighted mean of ranks (a Borda count, the first version) let EGL's many mid-ranked users
-dilute FIND's top: on the 25 scenario-file paraphrases of the 20k world (held out: the `ask`
-benchmark uses other wordings) precision at the positive count was 0.276 with equal-weight
-Borda, 0.325 with FIND alone, 0.324 with RRF at weights 4/1/1 (mean AUC 0.795 → 0.802 over FIND
-alone). Once FIND's matching learned event categories (towers/forecast.py, category_lift), the
-same 26 held-out wordings (bench/ask_wording.py) favoured FIND more: weights 4/1/1 beat keyword
-on 18/26 with precision 0.341 and AUC 0.820; 8/1/1 19/26, 0.349, 0.823; 16/1/1 19/26, 0.351,
-0.824; FIND alone 20/26, 0.351, 0.824. 16/1/1 is the default: EGL now mostly breaks FIND's ties
-and reorders its tail. The final rank-normalisation keeps a plan's `threshold` meaning "above
-this share of users".
+dilute FIND's top, and scored below FIND alone on held-out scenario-file paraphrases (the `ask`
+benchmark uses other wordings). Once FIND's matching learned event categories
+(towers/forecast.py, category_lift), the held-out wordings (bench/ask_wording.py) favoured a
+larger FIND weight; 16/1/1 is the default: EGL mostly breaks FIND's ties and reorders its tail
+without diluting its top (the weights compared, with their figures: docs/RESULTS.md). The
+final rank-normalisation keeps a plan's `threshold` meaning "above this share of users".
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ about it, and a condition the request states plainly is not lost (`recall_filter
 The rewriter is a 0.5B model; on marketer wordings it sometimes adds a filter nobody asked for
 ("folks who'd tap a Fitbeat ad" -> `app_os = android`, "commuters who would rent an e-bike" ->
 `city = Beijing`). Filters are applied exactly, so an invented one silently removes most of the
-audience (on the benchmark paraphrases: 91 % of users twice, 51 % once). A condition is kept
+audience (measured on the benchmark paraphrases: docs/RESULTS.md). A condition is kept
 when the request mentions
 
 * one of its values as a word ("Beijing", "male"), an everyday word for it (`VALUE_CUES`:
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-from rewrite.plan import Condition, Filters
+from targetbot.rewrite.plan import Condition, Filters
 
 # Everyday words that refer to a profile field without naming it. Keys are column names (or a
 # word of them); a workspace with other columns still gets the column-name and value rules.

@@ -38,12 +38,12 @@ import re
 import time
 from pathlib import Path
 
-from agent.grounding import ground_filters, recall_filters
-from agent.resources import Resources
-from rewrite.messages import sanitize_request
-from rewrite.plan import MAX_PHRASING_CHARS, MAX_QUERY_CHARS, MAX_SEED_USERS, MAX_SEEDS, PlanError, TargetingPlan
-from targetbot.atomic import write_json
-from targetbot.errors import TargetbotError
+from targetbot.agent.grounding import ground_filters, recall_filters
+from targetbot.agent.resources import Resources
+from targetbot.rewrite.messages import sanitize_request
+from targetbot.rewrite.plan import MAX_PHRASING_CHARS, MAX_QUERY_CHARS, MAX_SEED_USERS, MAX_SEEDS, PlanError, TargetingPlan
+from targetbot.core.atomic import write_json
+from targetbot.core.errors import TargetbotError
 
 ID_PLACEHOLDER = "a seed user"
 _TOKEN = re.compile(r"[A-Za-z0-9_\-:.]+")
@@ -91,7 +91,7 @@ def words_only_plan(text: str) -> TargetingPlan:
     """The plan used when the rewriter returns no valid plan: one search demand on the request's
     core phrase (EGL matches it to entities as it can) and the words for FIND. It can call no tool
     that any other plan could not."""
-    from towers.find import core_phrase
+    from targetbot.towers.find import core_phrase
 
     query = " ".join(core_phrase(phrasing_of(text)).split()[:8])[:MAX_QUERY_CHARS].strip() or "anything"
     return TargetingPlan.model_validate({"demands": [{"family": "search", "queries": [query]}]})
@@ -99,8 +99,8 @@ def words_only_plan(text: str) -> TargetingPlan:
 
 def local_adapter(res: Resources) -> Path | None:
     """The workspace's trained adapter, else the bundled one (as `targetbot rewrite` picks it)."""
-    from rewrite.config import BUNDLED_ADAPTER_DIR
-    from rewrite.train import workspace_adapter_dir
+    from targetbot.rewrite.config import BUNDLED_ADAPTER_DIR
+    from targetbot.rewrite.train import workspace_adapter_dir
 
     return next((Path(d) for d in (workspace_adapter_dir(res.ws), BUNDLED_ADAPTER_DIR)
                  if (Path(d) / "adapter_config.json").is_file()), None)
@@ -118,12 +118,12 @@ def rewriter_identity(res: Resources, url: str | None = None, model: str | None 
 def default_rewriter(res: Resources, url: str | None = None, model: str | None = None):
     """The rewriter a plain `ask` uses: engine `local` (in-process, the workspace's adapter, else the
     bundled one), or an OpenAI-compatible server at `url` (vLLM or `targetbot rewrite serve`)."""
-    from rewrite.client import InProcessChat, OpenAIChat, Rewriter
-    from rewrite.config import SERVED_NAME
+    from targetbot.rewrite.client import InProcessChat, OpenAIChat, Rewriter
+    from targetbot.rewrite.config import SERVED_NAME
 
     if url:
         return Rewriter(OpenAIChat(url), res.catalog, model or SERVED_NAME)
-    from rewrite.engine_local import LocalEngine
+    from targetbot.rewrite.engine_local import LocalEngine
 
     adapter = local_adapter(res)
     if adapter is None:
@@ -143,7 +143,7 @@ class Planner:
     @property
     def rewriter(self):
         if self._rewriter is None:
-            self._rewriter = default_rewriter(self.res, self.url, self.model)
+            self._rewriter = self.res.models.rewriter(self.res, self.url, self.model)
         return self._rewriter
 
     def _cache_path(self, text: str) -> Path:
@@ -196,9 +196,8 @@ class Planner:
         """Entities the request itself names or describes, not yet in the plan (see the module doc)."""
         import numpy as np
 
-        from egl.config import GraphConfig
-        from egl.expansion import graph_dictionary
-        from towers.find import core_phrase
+        from targetbot.egl.expansion import graph_dictionary
+        from targetbot.towers.find import core_phrase
 
         g = self.res.graph()
         room = MAX_SEEDS - len(plan.seed_entities)
@@ -207,7 +206,7 @@ class Planner:
         text = core_phrase(text.replace(ID_PLACEHOLDER, " "))
         found = [g.names[ids[0]] for ids in graph_dictionary(g).match(text) if len(ids) == 1]
         sims = g.semantic @ self.res.encode([text])[0]
-        cut = GraphConfig.for_workspace(self.res.ws.root).expansion.semantic_match
+        cut = self.res.graph_config.expansion.semantic_match
         found += [g.names[i] for i in np.argsort(-sims)[:3] if sims[i] >= cut]
         have = set(plan.entities()) | set(plan.exclude)
         out = []

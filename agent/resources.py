@@ -1,5 +1,6 @@
 """What the agent's tools read, loaded on first use and kept for the life of the process, so a
-chat, a batch or an evaluation pays each load once (warm asks).
+chat, a batch or an evaluation pays each load once (warm asks). The models come from the
+caller's `Models` (agent/models.py); the workspace's configs are read once, here.
 
 The FIND bundle and the EGL graph are optional: a workspace without one runs the plan with the
 other source (the explanation says so); a workspace with neither cannot answer.
@@ -15,18 +16,37 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from agent.config import AgentConfig
-from targetbot.config import Settings
-from targetbot.errors import TargetbotError
-from targetbot.workspace import Workspace
+from targetbot.agent.config import AgentConfig
+from targetbot.agent.models import Models
+from targetbot.core.config import Settings
+from targetbot.core.errors import TargetbotError
+from targetbot.core.workspace import Workspace
 
 
 class Resources:
-    def __init__(self, ws: Workspace, settings: Settings | None = None, config: AgentConfig | None = None):
+    def __init__(self, ws: Workspace, models: Models, config: AgentConfig | None = None):
         self.ws = ws
-        self.settings = settings or Settings.from_env()
+        self.models = models
         self.config = config or AgentConfig.for_workspace(ws.root)
         self._cache: dict = {}
+
+    @property
+    def settings(self) -> Settings:
+        return self.models.settings
+
+    @cached_property
+    def graph_config(self):
+        """WS/egl.yaml (expansion and preference settings), read once."""
+        from targetbot.egl.config import GraphConfig
+
+        return GraphConfig.for_workspace(self.ws.root)
+
+    @cached_property
+    def find_config(self):
+        """WS/find.yaml (the zero-shot scorer's settings), read once."""
+        from targetbot.towers.config import FindConfig
+
+        return FindConfig.for_workspace(self.ws.root)
 
     # ---- users and their data ----------------------------------------------------------------
     @cached_property
@@ -92,8 +112,8 @@ class Resources:
         one pass of the graph's dictionary (egl.extraction; unambiguous mentions), once per process."""
         from scipy import sparse
 
-        from egl.expansion import graph_dictionary
-        from egl.extraction import extract_texts
+        from targetbot.egl.expansion import graph_dictionary
+        from targetbot.egl.extraction import extract_texts
 
         g = self.graph()
         cats = self.history["text"].cat.categories
@@ -122,11 +142,12 @@ class Resources:
     def zero_shot(self):
         """FIND's ZeroShot over the current tower bundle, or None when the towers are not built."""
         if "zs" not in self._cache:
-            from towers.bundle import Bundle
-            from towers.find import ZeroShot
+            from targetbot.towers.bundle import Bundle
+            from targetbot.towers.find import ZeroShot
 
             try:
-                self._cache["zs"] = ZeroShot(Bundle.load(self.ws))
+                self._cache["zs"] = ZeroShot(Bundle.load(self.ws, self.settings), self.models.encode,
+                                             config=self.find_config)
             except TargetbotError as e:
                 self._cache["zs"] = None
                 self._cache["zs_error"] = str(e)
@@ -135,7 +156,7 @@ class Resources:
     def graph(self):
         """The EGL graph, or None when it is not built."""
         if "graph" not in self._cache:
-            from egl.storage import load_graph
+            from targetbot.egl.storage import load_graph
 
             try:
                 self._cache["graph"] = load_graph(self.ws)
@@ -149,24 +170,24 @@ class Resources:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """The text encoder (MiniLM), loaded on first need: matches free-text phrases to entities."""
-        if "encoder" not in self._cache:
-            from targetbot.models import load_text_encoder
-
-            self._cache["encoder"] = load_text_encoder(self.settings)
-        return self._cache["encoder"].encode(texts)
+        return self.models.encode(texts)
 
     @cached_property
     def catalog(self):
-        from rewrite.catalog import Catalog
+        from targetbot.rewrite.catalog import Catalog
 
         return Catalog.from_workspace(self.ws)
 
     # ---- provenance --------------------------------------------------------------------------
     def versions(self) -> dict:
         """Model and artifact versions that produced an audience (for the run record)."""
-        import targetbot
+        from importlib.metadata import PackageNotFoundError, version
 
-        out: dict = {"targetbot": getattr(targetbot, "__version__", "0"), "agent_config": self.config.model_dump()}
+        try:
+            installed = version("targetbot")
+        except PackageNotFoundError:  # run from a checkout without installing
+            installed = "0"
+        out: dict = {"targetbot": installed, "agent_config": self.config.model_dump()}
         zs = self.zero_shot()
         if zs is not None:
             out["towers"] = {"bundle": zs.bundle.root.name, "text_encoder": zs.bundle.config.text_encoder,

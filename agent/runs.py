@@ -21,8 +21,8 @@ import secrets
 import time
 from pathlib import Path
 
-from targetbot.atomic import atomic_path
-from targetbot.errors import TargetbotError
+from targetbot.core.atomic import atomic_path
+from targetbot.core.errors import TargetbotError
 
 PREFIX = "ask-"
 

@@ -1,9 +1,9 @@
 """The agent's tools: langchain `StructuredTool`s with pydantic argument schemas, bound to one
 `ToolSession` (the resources, the plan's allowed tools, the state tools share, the call log).
 
-Tools exchange scores through the session's state by source name ("find", "graph", "fused",
-"audience", "previous"), never through arguments, so a tool call stays small enough to audit:
-every call is logged as {"tool", "args"} with the validated arguments.
+Tools exchange scores through the session (`scores` by source name: "find", "graph",
+"mentions", "fused"; the typed `state`, agent/state.py), never through arguments, so a tool call
+stays small enough to audit: every call is logged as {"tool", "args"} with the validated arguments.
 
 The gate sits inside each tool: a tool the session does not allow raises `OutOfPlanTool`
 whichever way it is invoked (the executor, a langchain agent loop, a test). The executor
@@ -22,9 +22,10 @@ import pandas as pd
 from langchain_core.tools import StructuredTool
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.resources import Resources
-from rewrite.plan import Filters
-from targetbot.errors import TargetbotError
+from targetbot.agent.resources import Resources
+from targetbot.agent.state import Selection, SessionState, SourceRule
+from targetbot.rewrite.plan import Filters
+from targetbot.core.errors import TargetbotError
 
 TOOL_NAMES = ("find_users", "expand_entities", "users_for_entities", "tune_prompt", "estimate_size", "overlap",
               "explain_audience", "export_audience")
@@ -96,7 +97,7 @@ class ToolSession:
         self.allowed = frozenset(allowed)
         self.calls: list[dict] = []
         self.scores: dict[str, np.ndarray] = {}  # per source, aligned with res.users (NaN = not scored)
-        self.state: dict = {}
+        self.state = SessionState()
         self.tools: dict[str, StructuredTool] = {t.name: t for t in build_tools(self)}
 
     def call(self, name: str, args: dict | None = None):
@@ -129,47 +130,46 @@ class ToolSession:
     def ranked(self, source: str, k: int | None = None) -> np.ndarray:
         """Rows of `res.users` of a source's best users (k of them) or of an audience."""
         if source in ("audience", "previous"):
-            if source not in self.state:
+            chosen = self.state.selection(source)
+            if chosen is None:
                 raise TargetbotError(f"no {source} audience in this session yet")
-            rows = self.state[source]["rows"]
-            return rows if k is None else rows[:k]
+            return chosen.rows if k is None else chosen.rows[:k]
         if source not in self.scores:
             raise TargetbotError(f"no '{source}' scores in this session yet")
         s = np.nan_to_num(self.scores[source], nan=-np.inf)
         order = np.argsort(-s, kind="stable")
-        k = k or len(self.state.get("audience", {}).get("rows", [])) or 100
+        k = k or (len(self.state.audience.rows) if self.state.audience is not None else 0) or 100
         return order[:k]
 
     # ---- tools -------------------------------------------------------------------------------
     def find_users(self, a: FindUsersArgs) -> dict:
-        from towers.find import Query
+        from targetbot.towers.find import Query
 
         zs = self.res.zero_shot()
         if zs is None:
             raise TargetbotError(f"FIND is not available: {self.res.missing('zs')}")
-        prompt = self.state.get("prompt") if a.use_prompt else None
-        seeds = self.state.get("seeds") if a.use_prompt else None
+        prompt = self.state.prompt if a.use_prompt else None
+        seeds = self.state.seeds if a.use_prompt else None
         if a.use_prompt and prompt is None and seeds is None:
             raise TargetbotError("use_prompt: no prompt was tuned in this session")
         query = Query.from_demand(a.sentences, a.exclude, templates=False)
         scored = zs.score(query, prompt=prompt, seeds=seeds)
         raw, tau = scored.scores, scored.threshold()
         self.scores["find"] = self._align(zs.bundle.users, raw)
-        self.state["find_rule"] = {"threshold": round(float(tau), 6), "selected": int((raw >= tau).sum())}
-        self.state["find_evidence"] = [{"text": t, "similarity": sim, "category": cat}
-                                       for t, sim, cat in scored.evidence[:5]]
-        return {"users_scored": int(len(raw)), "rule_selected": self.state["find_rule"]["selected"],
+        self.state.find_rule = SourceRule(round(float(tau), 6), int((raw >= tau).sum()))
+        self.state.find_evidence = [{"text": t, "similarity": sim, "category": cat}
+                                    for t, sim, cat in scored.evidence[:5]]
+        return {"users_scored": int(len(raw)), "rule_selected": self.state.find_rule.selected,
                 "rule_threshold": round(float(tau), 4), "sentences": query.sentences,
-                "matched_behaviour": [e["text"] for e in self.state["find_evidence"]]}
+                "matched_behaviour": [e["text"] for e in self.state.find_evidence]}
 
     def expand_entities(self, a: ExpandEntitiesArgs) -> dict:
-        from egl.config import GraphConfig
-        from egl.expansion import as_rows, expand, match_seeds
+        from targetbot.egl.expansion import as_rows, expand_with, match_seeds
 
         g = self.res.graph()
         if g is None:
             raise TargetbotError(f"EGL is not available: {self.res.missing('graph')}")
-        ex = GraphConfig.for_workspace(self.res.ws.root).expansion
+        ex = self.res.graph_config.expansion
         seeds, unmatched = [], []
         for phrase in a.phrases:
             try:
@@ -180,17 +180,15 @@ class ToolSession:
         for s in seeds:
             if s.entity not in uniq or uniq[s.entity].similarity < s.similarity:
                 uniq[s.entity] = s
-        expanded = expand(g, list(uniq.values()), a.hops, ex.min_score, ex.max_per_node, ex.max_entities) if uniq else []
+        expanded = expand_with(g, list(uniq.values()), ex, hops=a.hops) if uniq else []
         rows = as_rows(g, expanded)
-        self.state["expanded"] = expanded
-        self.state["entity_rows"] = rows
-        self.state["unmatched"] = unmatched
+        self.state.expanded = expanded
+        self.state.entity_rows = rows
+        self.state.unmatched = unmatched
         return {"seeds": [g.names[s.entity] for s in uniq.values()], "entities": len(rows),
                 "top": [r["entity"] for r in rows[:10]], "unmatched": [u["phrase"] for u in unmatched]}
 
     def users_for_entities(self, a: UsersForEntitiesArgs) -> dict:
-        from egl.config import GraphConfig
-
         g = self.res.graph()
         if g is None:
             raise TargetbotError(f"EGL is not available: {self.res.missing('graph')}")
@@ -199,21 +197,21 @@ class ToolSession:
             (ids if name in g.index else unknown).append(g.index.get(name, name))
         if unknown:
             raise TargetbotError(f"unknown graph entit{'y' if len(unknown) == 1 else 'ies'}: {', '.join(map(str, unknown[:5]))}")
-        pref = GraphConfig.for_workspace(self.res.ws.root).preference
+        pref = self.res.graph_config.preference
         # raises "N weights for M entities" (egl.preference.target_vector) before anything is stored
         user_ids, s = g.preference(ids, a.weights, pref)
         self.scores["graph"] = self._align(user_ids, s)
         w = np.ones(len(ids)) if a.weights is None else np.asarray(a.weights, dtype=np.float64)
         counts = self.res.history_mentions[:, ids]
         self.scores["mentions"] = np.asarray(counts.log1p() @ w).ravel()
-        self.state["mention_users"] = int((counts.sum(axis=1) > 0).sum())
+        self.state.mention_users = int((counts.sum(axis=1) > 0).sum())
         mu, sd = float(s.mean()), float(s.std()) or 1.0
-        self.state["graph_rule"] = {"threshold": round(mu + 2 * sd, 6), "selected": int((s >= mu + 2 * sd).sum())}
-        return {"users_scored": int(len(s)), "rule_selected": self.state["graph_rule"]["selected"],
-                "users_naming_an_entity": self.state["mention_users"]}
+        self.state.graph_rule = SourceRule(round(mu + 2 * sd, 6), int((s >= mu + 2 * sd).sum()))
+        return {"users_scored": int(len(s)), "rule_selected": self.state.graph_rule.selected,
+                "users_naming_an_entity": self.state.mention_users}
 
     def tune_prompt(self, a: TunePromptArgs) -> dict:
-        from towers.fewshot import TuneConfig, seed_rows, tune_forecast, tune_prompt
+        from targetbot.towers.fewshot import TuneConfig, seed_rows, tune_forecast, tune_prompt
 
         zs = self.res.zero_shot()
         if zs is None:
@@ -221,14 +219,14 @@ class ToolSession:
         if zs.scorer == "forecast":  # the seeds join the demand's forecaster (towers/fewshot.py)
             info = tune_forecast(zs, a.demand, a.positives, a.negatives)
             if info is not None:
-                self.state["seeds"] = seed_rows(zs.bundle, a.positives, a.negatives)
+                self.state.seeds = seed_rows(zs.bundle, a.positives, a.negatives)
                 return {"scorer": "forecast", "pseudo_positives": info["pseudo_positives"], "seconds": info["seconds"]}
         prompt, info = tune_prompt(zs.bundle, a.demand, a.positives, a.negatives, TuneConfig(steps=a.steps))
-        self.state["prompt"] = prompt
+        self.state.prompt = prompt
         return {"scorer": "tower", **{k: info[k] for k in ("steps_run", "best_val_loss", "seconds")}}
 
     def estimate_size(self, a: EstimateSizeArgs) -> dict:
-        from agent.filters import filter_mask
+        from targetbot.agent.filters import filter_mask
 
         if "fused" not in self.scores:
             raise TargetbotError("estimate_size needs fused scores: run find_users or users_for_entities first")
@@ -246,7 +244,7 @@ class ToolSession:
             rule = f"fused score >= {a.threshold:g}"
             rows = order[fused[order] >= a.threshold]
         else:
-            counts = [max(self.state[k]["selected"], 1) for k in ("find_rule", "graph_rule") if k in self.state]
+            counts = [max(r.selected, 1) for r in self.state.source_rules()]
             k = int(round(float(np.exp(np.mean(np.log(counts)))) * eligible.mean())) if counts else 0
             rule = (f"label-free: the geometric mean of the sizes the sources' own rules select "
                     f"({', '.join(map(str, counts))}), scaled to the {eligible.mean():.0%} of users eligible")
@@ -255,8 +253,8 @@ class ToolSession:
         if capped:
             rows = rows[:a.cap]
             rule += f", capped at {a.cap:,}"
-        self.state["audience"] = {"rows": rows, "rule": rule}
-        self.state["eligible"] = eligible
+        self.state.audience = Selection(rows, rule)
+        self.state.eligible = eligible
         reach = {f"{q:g}": int((fused[eligible] >= q).sum()) for q in (0.99, 0.95, 0.9, 0.8, 0.5)}
         return {"users": n, "after_filters": int(fmask.sum()), "after_exclusions": int(eligible.sum()),
                 "selected": int(len(rows)), "rule": rule, "capped": bool(capped), "conditions": per_condition,
@@ -270,12 +268,12 @@ class ToolSession:
                 "jaccard": round(inter / union, 4)}
 
     def explain_audience(self, a: ExplainArgs) -> dict:
-        from agent.explain import explanation
+        from targetbot.agent.explain import explanation
 
         return explanation(self, a.examples, a.snippets)
 
     def export_audience(self, a: ExportArgs) -> dict:
-        from agent.export import export_audience
+        from targetbot.agent.export import export_audience
 
         return export_audience(self, Path(a.path))
 

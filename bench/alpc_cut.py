@@ -8,7 +8,7 @@ and held-out pairs as `targetbot eval run --suite graph --repeats N`, then repor
 * ACC and kept (directed) relations at each model's own adaptive thresholds (what the suite scores);
 * ALPC's ACC when its thresholds are shifted together until it keeps as many relations as the
   ablation does: the same count, so only the ranking differs;
-and over the seeds the correlation between kept count and ACC. Single-threaded, ~30 s per model.
+and over the seeds the correlation between kept count and ACC. Runs single-threaded.
 """
 
 from __future__ import annotations
@@ -33,15 +33,17 @@ def main() -> None:
 
     import torch
 
-    from egl.alpc import NodeInputs, train_alpc
-    from egl.build import alpc_params, ensure_graph
-    from egl.storage import load_graph
-    from eval.graph_suite import is_true, truth_keys
-    from targetbot.workspace import Workspace
+    from targetbot.agent.models import Models
+    from targetbot.commands.common import settings_from_env
+    from targetbot.egl.alpc import NodeInputs, train_alpc
+    from targetbot.egl.build import alpc_params, ensure_graph
+    from targetbot.egl.storage import load_graph
+    from targetbot.eval.graph_suite import is_true, truth_keys
+    from targetbot.core.workspace import Workspace
 
     torch.set_num_threads(1)
     ws = Workspace.open(args.workspace)
-    cfg = ensure_graph(ws)
+    cfg = ensure_graph(ws, Models(settings_from_env()))
     graph = load_graph(ws)
     snap = graph.snapshot(graph.snapshot_names()[-1])
     inputs = NodeInputs.build(snap.U, snap.V, graph.semantic, snap.counts)

@@ -15,11 +15,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def main() -> None:
@@ -29,18 +26,21 @@ def main() -> None:
     ap.add_argument("--no-cache", action="store_true", help="plan every wording with the rewriter again")
     args = ap.parse_args()
 
-    from agent.executor import AskOptions, Executor
-    from agent.planner import Planner
-    from agent.resources import Resources
-    from eval.metrics import auc, precision_at_k
-    from eval.registry import EvalContext, get_method
-    from targetbot.errors import TargetbotError
-    from targetbot.scenarios import load_scenarios
-    from targetbot.workspace import Workspace
+    from targetbot.agent.executor import AskOptions, Executor
+    from targetbot.agent.models import Models
+    from targetbot.commands.common import settings_from_env
+    from targetbot.agent.planner import Planner
+    from targetbot.agent.resources import Resources
+    from targetbot.eval.metrics import auc, precision_at_k
+    from targetbot.eval.registry import EvalContext, get_method
+    from targetbot.core.errors import TargetbotError
+    from targetbot.core.scenarios import load_scenarios
+    from targetbot.core.workspace import Workspace
 
     ws = Workspace.open(args.workspace)
-    ctx = EvalContext.load(ws)
-    res = Resources(ws)
+    models = Models(settings_from_env())
+    ctx = EvalContext.load(ws, models)
+    res = Resources(ws, models)
     planner, executor = Planner(res, cache=not args.no_cache), Executor(res)
     rows = res.users.get_indexer(ctx.eval_users.astype(str))
     keyword = get_method("keyword")
@@ -61,7 +61,7 @@ def main() -> None:
                 out.append(row)
                 print(f"{s.name:18s} {words[:58]:58s} error: {e}", file=sys.stderr)
                 continue
-            fused = r.session.scores["fused"] - 2.0 * ~r.session.state["eligible"]
+            fused = r.session.scores["fused"] - 2.0 * ~r.session.state.eligible
             find = np.nan_to_num(r.session.scores["find"], nan=-1e9)
             row.update(ask_p=round(precision_at_k(y, fused[rows], k), 4), ask_auc=round(auc(y, fused[rows]), 4),
                        find_p=round(precision_at_k(y, find[rows], k), 4),

@@ -5,7 +5,7 @@
 Embeds the same random sample of a workspace's distinct event texts with
 
 * `st-default`   SentenceTransformer.encode with its defaults (batch 32, torch's threads);
-* `textencoder`  targetbot.models.TextEncoder.encode (batch 128);
+* `textencoder`  targetbot.towers.text_encoder.TextEncoder.encode (batch 128);
 * `fast`         towers.content.embed: length-bucketed batches without padding or attention
                  mask, inference_mode, one worker thread per CPU with one intra-op thread each;
 * `fast-1x{n}`   the same batches in one worker thread with n intra-op threads (the classic way),
@@ -37,14 +37,15 @@ def main() -> None:
 
     import torch
 
-    from targetbot.models import load_text_encoder
-    from targetbot.workspace import Workspace
-    from towers.content import embed, event_texts, usable_cpus
+    from targetbot.commands.common import settings_from_env
+    from targetbot.core.workspace import Workspace
+    from targetbot.towers.content import embed, event_texts, usable_cpus
+    from targetbot.towers.text_encoder import load_text_encoder
 
     texts = event_texts(Workspace.open(args.workspace))
     random.Random(args.seed).shuffle(texts)
     texts = texts[: args.texts]
-    enc = load_text_encoder()
+    enc = load_text_encoder(settings_from_env())
     st = enc.model
     cpus = usable_cpus()
     tokens = [len(x) for x in st.tokenizer(texts)["input_ids"]]

@@ -51,18 +51,23 @@ def main() -> None:
 
     import faiss
 
-    from targetbot.scenarios import load_scenarios
-    from targetbot.workspace import Workspace
-    from towers.bundle import Bundle
-    from towers.config import IndexConfig
-    from towers.find import Query, ZeroShot
-    from towers.index import build_index, range_search, search
+    from targetbot.core.scenarios import load_scenarios
+    from targetbot.agent.models import Models
+    from targetbot.commands.common import settings_from_env
+    from targetbot.core.workspace import Workspace
+    from targetbot.towers.bundle import Bundle
+    from targetbot.towers.config import FindConfig
+    from targetbot.towers.config import IndexConfig
+    from targetbot.towers.find import Query, ZeroShot
+    from targetbot.towers.index import build_index, range_search, search
 
     ws = Workspace.open(args.workspace)
     t0 = time.perf_counter()
-    bundle = Bundle.load(ws)
-    zs = ZeroShot(bundle)  # default scorer: forecast
-    tower = ZeroShot(bundle, scorer="tower")
+    models = Models(settings_from_env())
+    bundle = Bundle.load(ws, models.settings)
+    config = FindConfig.for_workspace(ws.root)
+    zs = ZeroShot(bundle, models.encode, "forecast", config)
+    tower = ZeroShot(bundle, models.encode, "tower", config)
     demands = [s.demand for s in load_scenarios(ws.scenario_files())]
     tower.audience(Query.from_demand(demands[0]), top_k=args.top_k)  # warm-up: first call pays lazy init
     load_s = time.perf_counter() - t0

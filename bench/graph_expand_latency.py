@@ -3,7 +3,7 @@
     .venv/bin/python bench/graph_expand_latency.py -w /tmp/egl_ws --rounds 20
 
 Loads the graph once (and the text encoder once, for the free-text phrases), then times
-`targetbot.commands.graph.expand_phrases` — exactly what `targetbot graph expand --json` runs
+`targetbot.egl.expansion.expand_phrases` — exactly what `targetbot graph expand --json` runs
 after argument parsing — over a mix of seed phrases: canonical names, aliases, several seeds at
 once, free text that names an entity, and phrases that name none (encoded by MiniLM on every
 query: the slowest path). Phrases are drawn from the workspace's own
@@ -38,15 +38,21 @@ def main() -> None:
     t0 = time.perf_counter()
     import torch
 
-    from egl.storage import load_graph
-    from targetbot.commands.graph import _encoder, expand_phrases
-    from targetbot.workspace import Workspace
+    from targetbot.agent.models import Models
+    from targetbot.commands.common import settings_from_env
+    from targetbot.core.workspace import Workspace
+    from targetbot.egl.config import GraphConfig
+    from targetbot.egl.expansion import expand_phrases, single_threaded
+    from targetbot.egl.storage import load_graph
 
     ws = Workspace.open(args.workspace)
     graph = load_graph(ws)
+    ex = GraphConfig.for_workspace(ws.root).expansion
     cold_load = time.perf_counter() - t0
     t1 = time.perf_counter()
-    encode = _encoder()
+    models = Models(settings_from_env())
+    models.text_encoder()
+    encode = single_threaded(models.encode)
     encoder_load = time.perf_counter() - t1
 
     ents = graph.entities.sort_values("mentions", ascending=False)
@@ -66,13 +72,13 @@ def main() -> None:
     for ft in [x.strip() for x in args.semantic.split(",") if x.strip()]:
         phrases.append(("semantic", [ft]))
 
-    expand_phrases(ws, phrases[0][1], hops=args.hops, encode=encode)  # warm caches (adjacency, dictionary)
+    expand_phrases(graph, ex, phrases[0][1], encode, hops=args.hops)  # warm caches (adjacency, dictionary)
     times: dict[str, list[float]] = {}
     sizes = []
     for _ in range(args.rounds):
         for kind, ph in phrases:
             t = time.perf_counter()
-            res = expand_phrases(ws, ph, hops=args.hops, encode=encode)
+            res = expand_phrases(graph, ex, ph, encode, hops=args.hops)
             times.setdefault(kind, []).append((time.perf_counter() - t) * 1000)
             sizes.append(len(res["entities"]))
     all_ms = sorted(x for v in times.values() for x in v)

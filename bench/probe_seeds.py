@@ -14,11 +14,10 @@ embedding's width by a random orthonormal projection of its standardised columns
 `--projections` draws); then the paired gaps, from unrounded AUCs.
 
 Why a random projection and not PCA: the probe standardises every column before its L2-penalised
-fit, so it whitens PCA components, and whitening costs the probe about 0.02 mean AUC on its own
-(PCA of the fused embedding to its full 128 dimensions, a mere rotation, probes at 0.756 against
-0.777 unrotated on the 20k world). A random projection keeps the columns' variances alike, so
+fit, so it whitens PCA components, and whitening alone costs the probe AUC (PCA of the fused
+embedding to its own full width, a mere rotation, probes lower than the embedding as it is;
+docs/RESULTS.md). A random projection keeps the columns' variances alike, so
 the probe sees it much as it sees the concatenation.
-About 4 minutes of training per seed on a 2-core CPU (20k users).
 """
 
 from __future__ import annotations
@@ -49,14 +48,17 @@ def main() -> None:
     from sklearn.metrics import roc_auc_score
     from sklearn.preprocessing import StandardScaler
 
-    from eval.methods.probe import bundle_rows, probe
-    from eval.registry import EvalContext
-    from targetbot.scenarios import load_scenarios
-    from targetbot.workspace import Workspace
-    from towers.build import ablation_bundle
+    from targetbot.agent.models import Models
+    from targetbot.commands.common import settings_from_env
+    from targetbot.eval.methods.probe import bundle_rows, probe
+    from targetbot.eval.registry import EvalContext
+    from targetbot.core.scenarios import load_scenarios
+    from targetbot.core.workspace import Workspace
+    from targetbot.towers.build import ablation_bundle
 
     ws = Workspace.open(args.workspace)
-    ctx = EvalContext.load(ws)
+    models = Models(settings_from_env())
+    ctx = EvalContext.load(ws, models)
     scenarios = load_scenarios(ws.scenario_files())
 
     def mean_auc(emb: np.ndarray, ev: np.ndarray, tr: np.ndarray) -> float:
@@ -68,7 +70,7 @@ def main() -> None:
 
     rows, gaps, proj_gaps = [], [], []
     for seed in range(args.seeds):
-        bundle = ablation_bundle(ws, {**overrides, "seed": seed})
+        bundle = ablation_bundle(ws, models, {**overrides, "seed": seed})
         ev, tr = bundle_rows(ctx, bundle)
         emb = {k: np.asarray(bundle.embeddings(k), dtype=np.float32)
                for k in ("fused", "concat", "behaviour", "tabular", "search")}

@@ -29,26 +29,27 @@ def main(argv=None) -> None:
     ap.add_argument("--adapter", default=None)
     args = ap.parse_args(argv)
 
-    from eval.rewrite_suite import heldout_requests
-    from rewrite.catalog import Catalog
-    from rewrite.client import OpenAIChat, Rewriter
-    from rewrite.plan import PlanError
-    from targetbot.workspace import Workspace
+    from targetbot.eval.rewrite_suite import heldout_requests
+    from targetbot.rewrite.catalog import Catalog
+    from targetbot.rewrite.client import OpenAIChat, Rewriter
+    from targetbot.rewrite.plan import PlanError
+    from targetbot.core.workspace import Workspace
 
     ws = Workspace.open(args.workspace)
     catalog = Catalog.from_workspace(ws)
     requests = [r["request"] for r in heldout_requests(catalog)][: args.n]
     url, srv, load_s = args.url, None, None
     if url is None:
-        from rewrite.config import BUNDLED_ADAPTER_DIR
-        from rewrite.engine_local import LocalEngine
-        from rewrite.server import serve_in_thread
-        from rewrite.train import workspace_adapter_dir
+        from targetbot.commands.common import settings_from_env
+        from targetbot.rewrite.config import BUNDLED_ADAPTER_DIR
+        from targetbot.rewrite.engine_local import LocalEngine
+        from targetbot.rewrite.server import serve_in_thread
+        from targetbot.rewrite.train import workspace_adapter_dir
 
         adapter = args.adapter or (workspace_adapter_dir(ws) if (workspace_adapter_dir(ws) / "adapter_config.json").is_file()
                                    else BUNDLED_ADAPTER_DIR)
         t = time.perf_counter()
-        engine = LocalEngine(adapter=adapter, merge=True)
+        engine = LocalEngine(settings_from_env(), adapter=adapter, merge=True)
         load_s = time.perf_counter() - t
         srv, url = serve_in_thread(engine)
     rw = Rewriter(OpenAIChat(url), catalog, args.model)
@@ -70,8 +71,8 @@ def main(argv=None) -> None:
     lat = [r[0] for r in res]
     from langchain_openai import ChatOpenAI
 
-    from rewrite.messages import build_messages
-    from rewrite.plan import parse_plan, plan_json_schema
+    from targetbot.rewrite.messages import build_messages
+    from targetbot.rewrite.plan import parse_plan, plan_json_schema
 
     llm = ChatOpenAI(model=args.model, base_url=url, api_key="EMPTY", temperature=0, use_responses_api=False)
     msgs = [(m["role"], m["content"]) for m in build_messages(requests[0])]

@@ -25,9 +25,9 @@ import torch
 from scipy import sparse
 from sklearn.metrics import roc_auc_score
 
-from egl.candidates import COOC, KNOWN, SEMANTIC, CandidateGraph, pair_cooc, pair_keys
-from egl.geniepath import ALPCModel
-from egl.losses import adaptive_threshold_loss, link_bce, semantic_infonce
+from targetbot.egl.candidates import COOC, KNOWN, SEMANTIC, CandidateGraph, pair_cooc, pair_keys
+from targetbot.egl.geniepath import ALPCModel
+from targetbot.egl.losses import adaptive_threshold_loss, link_bce, semantic_infonce
 
 
 @dataclass

@@ -19,20 +19,20 @@ import pandas as pd
 from scipy import sparse
 import torch
 
-from egl.alpc import ALPCParams, NodeInputs, sample_non_edges, train_alpc
-from egl.candidates import SOURCE_NAMES, CandidateGraph, candidate_graph
-from egl.config import GraphConfig
-from egl.cooccurrence import skipgram
-from egl.ensemble import train_ensemble
-from egl.extraction import Dictionary, extract_events
-from egl.gloss import gloss_links
-from egl.preference import mean_vectors, preference_space, user_entities
-from egl.semantic import embed_entities, entity_texts
-from egl.sequences import context_pairs, in_snapshot, snapshots
-from egl.storage import MANIFEST, SnapshotArrays, cache_dir, graph_dir
-from targetbot.atomic import atomic_path, write_parquet
-from targetbot.config import Settings
-from targetbot.errors import TargetbotError
+from targetbot.egl.alpc import ALPCParams, NodeInputs, sample_non_edges, train_alpc
+from targetbot.egl.candidates import SOURCE_NAMES, CandidateGraph, candidate_graph
+from targetbot.egl.config import GraphConfig
+from targetbot.egl.cooccurrence import skipgram
+from targetbot.egl.ensemble import train_ensemble
+from targetbot.egl.extraction import Dictionary, extract_events
+from targetbot.egl.gloss import gloss_links
+from targetbot.egl.preference import mean_vectors, preference_space, user_entities
+from targetbot.egl.semantic import embed_entities, entity_texts
+from targetbot.egl.sequences import context_pairs, in_snapshot, snapshots
+from targetbot.egl.storage import MANIFEST, SnapshotArrays, cache_dir, graph_dir
+from targetbot.core.atomic import atomic_path, write_parquet
+from targetbot.core.protocols import ModelSource
+from targetbot.core.errors import TargetbotError
 
 Progress = Callable[[str], None]
 
@@ -144,10 +144,9 @@ def choose_test_pairs(cand: CandidateGraph, holdout: float, seed: int) -> np.nda
     return np.concatenate([pos, neg]).astype(np.int64)
 
 
-def build_graph(ws, settings: Settings | None = None, progress: Progress | None = None, force: bool = False,
+def build_graph(ws, models: ModelSource, progress: Progress | None = None, force: bool = False,
                 config: GraphConfig | None = None) -> dict:
     """Build (or reuse) the workspace's entity graph; returns what it did, stats and stage timings."""
-    settings = settings or Settings.from_env()
     cfg = config or GraphConfig.for_workspace(ws.root)
     key = cfg.key()
     if not force and is_up_to_date(ws, cfg):
@@ -159,7 +158,7 @@ def build_graph(ws, settings: Settings | None = None, progress: Progress | None 
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
     with torch_threads(cfg.torch_threads):
-        result = _build(ws, settings, cfg, progress, timings)
+        result = _build(ws, models, cfg, progress, timings)
     timings["total"] = time.perf_counter() - t_all
     result["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
     st = result["stats"]
@@ -169,12 +168,14 @@ def build_graph(ws, settings: Settings | None = None, progress: Progress | None 
     man_path = graph_dir(ws) / MANIFEST
     man = json.loads(man_path.read_text())
     man["timings_s"] = result["timings_s"]
-    from targetbot.atomic import write_json
+    from targetbot.core.atomic import write_json
     write_json(man_path, man)
     return result
 
 
-def _build(ws, settings: Settings, cfg: GraphConfig, progress: Progress | None, timings: dict) -> dict:
+def _build(ws, models: ModelSource, cfg: GraphConfig, progress: Progress | None, timings: dict) -> dict:
+    settings = models.settings
+
     def timed(name):
         class T:
             def __enter__(self_):
@@ -222,10 +223,8 @@ def _build(ws, settings: Settings, cfg: GraphConfig, progress: Progress | None, 
 
     # ---- semantic embeddings --------------------------------------------------------------
     with timed("semantic"):
-        from targetbot.models import load_text_encoder
-
         texts = entity_texts(entities)
-        sem = embed_entities(texts, cache_dir(ws), lambda: load_text_encoder(settings),
+        sem = embed_entities(texts, cache_dir(ws), models.text_encoder,
                              fingerprint=settings.text_encoder, progress=progress)
 
     # ---- Stage I + II per snapshot -----------------------------------------------------------
@@ -327,8 +326,8 @@ def _build(ws, settings: Settings, cfg: GraphConfig, progress: Progress | None, 
             "stats": stats, "metrics": metrics}
 
 
-# The quick profile saves time on snapshots only: ALPC under ~200 epochs is badly under-trained on the
-# 20k-user world (ALPC ACC 0.64 at 80 epochs, 0.73 at 120, 0.91 at 200; world seed 7).
+# The quick profile saves time on snapshots only: ALPC trained for fewer epochs is badly under-trained
+# on the 20k-user world (the epoch sweep is in docs/RESULTS.md).
 QUICK = {"snapshots": {"count": 3}, "ensemble": {"window": 2}}
 PROFILES = ("quick", "full")
 
@@ -355,18 +354,18 @@ def built_config(ws) -> GraphConfig | None:
     return None
 
 
-def ensure_graph(ws, settings: Settings | None = None, progress: Progress | None = None) -> GraphConfig:
+def ensure_graph(ws, models: ModelSource, progress: Progress | None = None) -> GraphConfig:
     """Readers' entry (graph suite, `graph` method): use the current stored graph whatever profile built
     it, else build one with `targetbot build`'s default profile (quick). Returns the config it was built with."""
     cfg = built_config(ws)
     if cfg is None:
         cfg = profile_config(ws, "quick")
-        build_graph(ws, settings, progress=progress, config=cfg)
+        build_graph(ws, models, progress=progress, config=cfg)
     return cfg
 
 
-def build_stage(ws, *, settings: Settings, profile: str = "full", force: bool = False,
+def build_stage(ws, *, models: ModelSource, profile: str = "full", force: bool = False,
                 progress: Progress | None = None) -> dict:
     """`targetbot build`'s stage protocol: the `full` profile is the workspace's graph config
     (WS/egl.yaml or the defaults); `quick` trains fewer snapshots."""
-    return build_graph(ws, settings, progress=progress, force=force, config=profile_config(ws, profile))
+    return build_graph(ws, models, progress=progress, force=force, config=profile_config(ws, profile))

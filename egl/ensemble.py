@@ -22,9 +22,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score
 
-from egl.alpc import ALPCParams, NodeInputs, RelationTargets, fit_relations, score_pairs
-from egl.candidates import CandidateGraph
-from egl.geniepath import LinkDecoder
+from targetbot.egl.alpc import ALPCParams, NodeInputs, RelationTargets, fit_relations, score_pairs
+from targetbot.egl.candidates import CandidateGraph
+from targetbot.egl.geniepath import LinkDecoder
 
 
 class SnapshotAttention(nn.Module):

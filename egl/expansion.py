@@ -19,9 +19,10 @@ from typing import Callable
 
 import numpy as np
 
-from egl.extraction import Dictionary, normalise, tokens
-from egl.storage import Graph
-from targetbot.errors import TargetbotError
+from targetbot.egl.config import ExpansionConfig
+from targetbot.egl.extraction import Dictionary, normalise, tokens
+from targetbot.egl.storage import Graph
+from targetbot.core.errors import TargetbotError
 
 
 @dataclass
@@ -159,3 +160,43 @@ def as_rows(graph: Graph, expanded: list[Expanded]) -> list[dict]:
     """The JSON contract rows: entity, type, hop, score, path (names, seed first)."""
     return [{"entity": graph.names[x.entity], "type": graph.types[x.entity], "hop": x.hop,
              "score": round(x.score, 4), "path": [graph.names[i] for i in x.path]} for x in expanded]
+
+
+def expand_with(graph: Graph, seeds: list[SeedMatch], config: ExpansionConfig, hops: int | None = None,
+                min_score: list[float] | None = None, max_entities: int | None = None) -> list[Expanded]:
+    """`expand` under a graph config's expansion settings, every one of them (hub_share included);
+    the arguments given override the config. The one place the CLI, the agent and the benchmarks
+    expand through, so a setting in WS/egl.yaml reaches all of them."""
+    return expand(graph, seeds, config.hops if hops is None else hops,
+                  config.min_score if min_score is None else min_score, config.max_per_node,
+                  config.max_entities if max_entities is None else max_entities, config.hub_share)
+
+
+def expand_phrases(graph: Graph, config: ExpansionConfig, phrases: list[str],
+                   encode: Callable[[list[str]], np.ndarray] | None, hops: int | None = None,
+                   min_score: list[float] | None = None, max_entities: int | None = None) -> dict:
+    """The `graph expand --json` object for `phrases`: {"seeds": [names], "entities": rows}. A phrase
+    that matches no entity is an error (with suggestions)."""
+    if not phrases:
+        raise TargetbotError("give at least one seed phrase, e.g. targetbot graph expand -w WS \"NBA\"")
+    hops = config.hops if hops is None else hops
+    if hops < 0 or hops > 4:
+        raise TargetbotError(f"--hops must be between 0 and 4 (got {hops})")
+    seeds = match_seeds(graph, phrases, config.semantic_match, encode)
+    rows = as_rows(graph, expand_with(graph, seeds, config, hops, min_score, max_entities))
+    return {"seeds": [graph.names[s.entity] for s in seeds], "entities": rows}
+
+
+def single_threaded(encode: Callable[[list[str]], np.ndarray]) -> Callable[[list[str]], np.ndarray]:
+    """`encode` run on one torch thread: a few short seed phrases gain nothing from more, and on a
+    busy two-core machine two threads wait on each other (bench/graph_expand_latency.py)."""
+    def run(texts: list[str]) -> np.ndarray:
+        import torch
+
+        old = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return encode(texts)
+        finally:
+            torch.set_num_threads(old)
+    return run

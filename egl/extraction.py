@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from targetbot.errors import DataError
+from targetbot.core.errors import DataError
 
 _TOKEN = re.compile(r"[0-9a-z]+")
 _RAW_TOKEN = re.compile(r"[0-9A-Za-z]+")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from egl.extraction import Dictionary
+from targetbot.egl.extraction import Dictionary
 
 
 def gloss_links(dictionary: Dictionary, entities: pd.DataFrame) -> np.ndarray:

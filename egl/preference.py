@@ -7,29 +7,22 @@ Two poolings of the user's entities:
 
 * `mean` — EGL Eq. 7: r_u = mean of h_e over the user's entity sequence, preference r_u · t.
 * `top_k` (default) — the mean of the k largest h_m · t over the *distinct* entities m the user
-  named, plus `mean_weight` (default 1) times Eq. 7's r_u · t. A user's history names ~50
+  named, plus `mean_weight` (default 1) times Eq. 7's r_u · t. A user's history names dozens of
   entities, so the centroid r_u mostly measures how much unrelated activity dilutes the
   relevant part; a bike-sharing rider who also shops, streams and pays bills has an average
   centroid. The top-k term asks "did this user touch anything close to the target?", which is
   the question for a new service. The top-k term ties users who touched the same entities, and
   Eq. 7's term orders them.
 
-  Measured with the zero-shot suite's `graph` method, the pooling set under `preference:` in the
-  workspace's graph config. Each cell: mean AUC over the 13 scenarios, mean precision at the
-  positive count, and AUC on the two cold-start scenarios (ebike_new / tutoring_new).
-  The keyword baseline scores 0.715 / 0.715 on the cold-start pair in the 20k world and
-  0.723 / 0.756 in the validation world.
-
-  | pooling | 20k world (seed 7) | validation world (seed 11) |
-  |---|---|---|
-  | mean (Eq. 7) | 0.717, 0.244, 0.696 / 0.670 | 0.719, 0.246, 0.726 / 0.765 |
-  | top-1 | 0.720, 0.201, 0.753 / 0.725 | 0.730, 0.210, 0.776 / 0.778 |
-  | top-3 | 0.728, 0.231, 0.741 / 0.738 | 0.738, 0.238, 0.756 / 0.794 |
-  | **top-3 + mean** | **0.737, 0.250, 0.742 / 0.740** | **0.746, 0.248, 0.758 / 0.800** |
-  | top-3 + 2·mean | 0.738, 0.254, 0.740 / 0.734 | 0.746, 0.253, 0.757 / 0.800 |
+  The poolings were compared with the zero-shot suite's `graph` method (the pooling set under
+  `preference:` in the workspace's graph config) on the benchmark world and a validation world:
+  on the benchmark world Eq. 7 alone loses to keyword targeting on both cold-start scenarios;
+  top-k alone wins them but ranks the other scenarios worse; adding Eq. 7's term to top-3 keeps
+  the cold-start wins and lifts the mean AUC on both worlds, and doubling its weight changes
+  little (the table: docs/RESULTS.md, "User–entity preference pooling").
 
 Which h_e: the ensemble's raw outputs are trained for an MLP link decoder and sit in a narrow
-cone (cosines of unrelated entities near 0.99), so dot products mostly measure the shared
+cone (unrelated entities have cosines close to 1), so dot products mostly measure the shared
 offset. `preference_space` therefore centres them on the mention-weighted mean and whitens them
 (ZCA, as in BERT-whitening) — `ensemble` — and, by default, joins the entity's centred semantic
 embedding — `joint` — so a new service with no behaviour yet is still placed by what it is.
@@ -44,8 +37,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from egl.config import Pooling
-from targetbot.errors import TargetbotError
+from targetbot.egl.config import Pooling
+from targetbot.core.errors import TargetbotError
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -139,7 +132,7 @@ def top_k_scores(incidence: sparse.csr_matrix, embeddings: np.ndarray, entity_id
     used = np.minimum(lengths, k)
     left, total = used.copy(), np.zeros(n_users)
     # k passes of "take each row's maximum" (ties taken together, up to what is left), O(k · nnz):
-    # sorting every mention instead took 3.5x as long (291 vs 83 ms on the 20k world), and this runs per query
+    # sorting every mention instead was several times slower (docs/RESULTS.md), and this runs per query
     for _ in range(k):
         if not left.any():
             break

@@ -15,7 +15,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
-from egl.cooccurrence import skipgram
+from targetbot.egl.cooccurrence import skipgram
 
 
 def _csr(edges: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from targetbot.atomic import atomic_path
+from targetbot.core.atomic import atomic_path
 
 
 def entity_texts(entities: pd.DataFrame, with_aliases: bool = True) -> list[str]:

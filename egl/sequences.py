@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from targetbot.errors import TargetbotError
+from targetbot.core.errors import TargetbotError
 
 
 @dataclass(frozen=True)

@@ -34,8 +34,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from egl.config import PreferenceConfig
-from targetbot.errors import TargetbotError
+from targetbot.egl.config import PreferenceConfig
+from targetbot.core.errors import TargetbotError
 
 STAGE = "graph"
 MANIFEST = "manifest.json"
@@ -91,7 +91,7 @@ class SnapshotArrays:
                    counts=counts, **{k: z[k] for k in cls.ARRAYS})
 
     def candidate_graph(self):
-        from egl.candidates import CandidateGraph
+        from targetbot.egl.candidates import CandidateGraph
 
         return CandidateGraph(len(self.U), self.edges, self.sources, self.cooc, self.semantic, self.count, self.gloss)
 
@@ -182,7 +182,7 @@ class Graph:
         `mean` is Eq. 7's r_u · t; `top_k` is the top-k term plus `mean_weight` times Eq. 7's.
         `config` (the workspace's `preference` section; defaults otherwise) sets the pooling, k and
         the mean's weight; `pooling` overrides its pooling."""
-        from egl.preference import POOLINGS, preference_scores, top_k_scores
+        from targetbot.egl.preference import POOLINGS, preference_scores, top_k_scores
 
         config = config or PreferenceConfig()
         pooling = pooling or config.pooling

@@ -4,6 +4,6 @@ Methods register themselves with `@register_method`; later subsystems (FIND towe
 agent) add theirs in `eval/methods/`. Nothing outside the CLI imports this package.
 """
 
-from eval.registry import EvalContext, MethodOutput, TargetingMethod, get_method, list_methods, register_method
+from targetbot.eval.registry import EvalContext, MethodOutput, TargetingMethod, get_method, list_methods, register_method
 
 __all__ = ["EvalContext", "MethodOutput", "TargetingMethod", "get_method", "list_methods", "register_method"]

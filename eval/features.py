@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from eval.registry import EvalContext
+from targetbot.eval.registry import EvalContext
 
 FIELDS = ("category", "merchant", "item", "text", "source")
 

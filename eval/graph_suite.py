@@ -24,8 +24,8 @@ regression on Hadamard features, same positives and negatives as ALPC, keeps p >
 
 `--repeats N` (N > 1) retrains `alpc` and both ablations with the same N seeds and reports the
 mean with `acc_std` / `auc_std` and each seed's ACC in `acc_runs` (seed order, so runs pair up
-across methods): ALPC's relation ACC moves by ~0.1 between seeds of one variant (0.83-0.94 on
-the 20k world), more than the ablations differ, so one seed cannot rank them.
+across methods): ALPC's relation ACC moves between seeds of one variant by more than the
+ablations differ (docs/RESULTS.md), so one seed cannot rank them.
 
 Variance: ACC at each of the last snapshots for the single-snapshot ALPC model versus the
 rolling ensemble of it and the snapshots before it; lower variance = steadier graph.
@@ -40,16 +40,15 @@ from typing import Callable
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from egl.alpc import NodeInputs, confident_edges, sample_non_edges, train_alpc
-from egl.build import alpc_params, built_config, ensure_graph, profile_config, torch_threads
-from egl.candidates import CandidateGraph, pair_keys
-from egl.config import GraphConfig
-from egl.ensemble import train_ensemble
-from egl.randomwalk import HadamardLinkScorer, walk_embeddings
-from egl.storage import Graph, load_graph
-from eval.runner import register_suite
-from targetbot.config import Settings
-from targetbot.errors import TargetbotError
+from targetbot.egl.alpc import NodeInputs, confident_edges, sample_non_edges, train_alpc
+from targetbot.egl.build import alpc_params, built_config, ensure_graph, profile_config, torch_threads
+from targetbot.egl.candidates import CandidateGraph, pair_keys
+from targetbot.egl.config import GraphConfig
+from targetbot.egl.ensemble import train_ensemble
+from targetbot.egl.randomwalk import HadamardLinkScorer, walk_embeddings
+from targetbot.egl.storage import Graph, load_graph
+from targetbot.eval.runner import register_suite
+from targetbot.core.errors import TargetbotError
 
 METHODS = ("candidates", "alpc", "trmp", "alpc_no_threshold", "alpc_no_contrastive", "deepwalk", "node2vec")
 
@@ -133,22 +132,21 @@ def _walk_method(name: str, cand: CandidateGraph, inputs: NodeInputs, test_pairs
 
 
 @register_suite("graph")
-def run_graph_suite(ws, methods: list[str] | None, options: dict) -> dict:
+def run_graph_suite(ws, models, methods: list[str] | None, options: dict) -> dict:
     with torch_threads((built_config(ws) or profile_config(ws, "quick")).torch_threads):
-        return _run(ws, methods, options)
+        return _run(ws, models, methods, options)
 
 
-def _run(ws, methods: list[str] | None, options: dict) -> dict:
+def _run(ws, models, methods: list[str] | None, options: dict) -> dict:
     progress: Callable[[str], None] | None = options.get("progress")
     say = progress or (lambda m: None)
     unknown = [m for m in (methods or []) if m not in METHODS]
     if unknown:
         raise TargetbotError(f"method '{unknown[0]}' is not in suite 'graph' (available: {', '.join(METHODS)})")
     methods = list(methods or METHODS)
-    settings = options.get("settings") or Settings.from_env()
     if built_config(ws) is None:
         say("graph: building the entity graph first")
-    cfg = ensure_graph(ws, settings, progress=say)  # ablations and ensembles retrain with the stored graph's config
+    cfg = ensure_graph(ws, models, progress=say)  # ablations and ensembles retrain with the stored graph's config
     graph = load_graph(ws)
     truth = truth_keys(ws, graph)
     seed = int(options.get("seed", 0) or 0)

@@ -22,9 +22,9 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from targetbot.errors import TargetbotError
-from targetbot.scenarios import LabelContext, Scenario, ScenarioLabels, compute_labels
-from targetbot.workspace import Workspace
+from targetbot.core.errors import TargetbotError
+from targetbot.core.scenarios import LabelContext, Scenario, ScenarioLabels, compute_labels
+from targetbot.core.workspace import Workspace
 
 
 @dataclass
@@ -41,13 +41,19 @@ class EvalContext:
 
     ws: Workspace
     labels_ctx: LabelContext
+    models: Any = None  # the process's models (targetbot.agent.models.Models), for methods that need one
     seed: int = 0
     cache: dict[str, Any] = field(default_factory=dict)  # methods share expensive features here
     _labels: dict[str, ScenarioLabels] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, ws: Workspace, seed: int = 0) -> "EvalContext":
-        return cls(ws=ws, labels_ctx=LabelContext.load(ws), seed=seed)
+    def load(cls, ws: Workspace, models=None, seed: int = 0) -> "EvalContext":
+        return cls(ws=ws, labels_ctx=LabelContext.load(ws), models=models, seed=seed)
+
+    def need_models(self):
+        if self.models is None:
+            raise TargetbotError("this method needs models: pass models to the evaluation (EvalContext.load(ws, models))")
+        return self.models
 
     @property
     def users(self) -> pd.Index:
@@ -115,7 +121,7 @@ def register_method(name: str):
 
 
 def _load_builtins() -> None:
-    import eval.methods  # noqa: F401  (registers the built-in methods)
+    import targetbot.eval.methods  # noqa: F401  (registers the built-in methods)
 
 
 def list_methods(suite: str | None = None) -> list[str]:

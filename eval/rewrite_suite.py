@@ -29,15 +29,15 @@ import json
 import time
 from pathlib import Path
 
-from eval.runner import register_suite
-from targetbot.errors import DataError, TargetbotError
+from targetbot.eval.runner import register_suite
+from targetbot.core.errors import DataError, TargetbotError
 
 WARMUP_REQUEST = "users likely to buy a new phone"
 ROW_KEYS = ("model", "json_valid", "family_f1", "entity_f1", "exclude_f1", "placeholder_rate", "latency_s")
 
 
 def load_requests(path: Path) -> list[dict]:
-    from rewrite.plan import FAMILIES
+    from targetbot.rewrite.plan import FAMILIES
 
     path = Path(path)
     if not path.is_file():
@@ -68,8 +68,8 @@ def load_requests(path: Path) -> list[dict]:
 
 
 def heldout_requests(catalog) -> list[dict]:
-    from rewrite.config import TrainConfig
-    from rewrite.synth_requests import request_pairs
+    from targetbot.rewrite.config import TrainConfig
+    from targetbot.rewrite.synth_requests import request_pairs
 
     return request_pairs(catalog, TrainConfig.cpu().synth)[1]
 
@@ -90,31 +90,31 @@ class _Counts:
         return 2 * p * r / (p + r)
 
 
-def _engine_for(spec: str, ws):
+def _engine_for(spec: str, ws, settings):
     """(LocalEngine, served model name, prompt kind, constrained) for a model spec."""
-    from rewrite.config import BUNDLED_ADAPTER_DIR
-    from rewrite.engine_local import LocalEngine
-    from rewrite.train import workspace_adapter_dir
+    from targetbot.rewrite.config import BUNDLED_ADAPTER_DIR
+    from targetbot.rewrite.engine_local import LocalEngine
+    from targetbot.rewrite.train import workspace_adapter_dir
 
     name, _, mode = spec.partition(":")
     if mode not in ("", "free"):
         raise TargetbotError(f"model '{spec}': unknown mode '{mode}' (use NAME or NAME:free)")
     constrained = mode != "free"
     if name == "base":
-        eng = LocalEngine(adapter=None)
+        eng = LocalEngine(settings, adapter=None)
         return eng, eng.models()[0], "full", constrained
     if name == "tuned" or name.startswith("tuned="):
         path = Path(name.split("=", 1)[1]) if "=" in name else None
         if path is None:
             path = workspace_adapter_dir(ws) if (workspace_adapter_dir(ws) / "adapter_config.json").is_file() \
                 else BUNDLED_ADAPTER_DIR
-        eng = LocalEngine(adapter=path, merge=True)
+        eng = LocalEngine(settings, adapter=path, merge=True)
         return eng, eng.models()[0], "tuned", constrained
     raise TargetbotError(f"unknown rewrite model '{spec}' (use base, tuned, tuned=ADAPTER_DIR, optionally with :free)")
 
 
 def evaluate_model(rewriter, catalog, requests: list[dict], label: str, progress=None) -> tuple[dict, list[dict]]:
-    from rewrite.plan import PLACEHOLDER, PlanError
+    from targetbot.rewrite.plan import PLACEHOLDER, PlanError
 
     fam, ent, exc = _Counts(), _Counts(), _Counts()
     valid = valid_after = placeholder = 0
@@ -160,9 +160,9 @@ def evaluate_model(rewriter, catalog, requests: list[dict], label: str, progress
 
 
 @register_suite("rewrite")
-def run_rewrite_suite(ws, methods, options) -> dict:
-    from rewrite.catalog import Catalog
-    from rewrite.client import InProcessChat, Rewriter
+def run_rewrite_suite(ws, models, methods, options) -> dict:
+    from targetbot.rewrite.catalog import Catalog
+    from targetbot.rewrite.client import InProcessChat, Rewriter
 
     options = options or {}
     specs = options.get("models") or methods or ["base", "tuned"]
@@ -179,7 +179,7 @@ def run_rewrite_suite(ws, methods, options) -> dict:
     for spec in specs:
         if progress:
             progress(f"rewrite · loading {spec}")
-        engine, served, prompt, constrained = _engine_for(spec, ws)
+        engine, served, prompt, constrained = _engine_for(spec, ws, models.settings)
         rw = _RecordingRewriter(Rewriter(InProcessChat(engine), catalog, served, prompt=prompt, constrained=constrained))
         try:  # warm-up outside the timing, as a served model is warm: allowed-token tables, prompt cache
             rw.rewrite(WARMUP_REQUEST)
@@ -202,7 +202,7 @@ class _RecordingRewriter:
         self.last_reply = ""
 
     def rewrite(self, request: str):
-        from rewrite.plan import PlanError
+        from targetbot.rewrite.plan import PlanError
 
         chat = self.inner.chat
         replies: list[str] = []

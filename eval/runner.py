@@ -7,17 +7,18 @@ from typing import Callable
 
 import numpy as np
 
-from eval.metrics import auc, ks, precision_at_k, selection_metrics
-from eval.registry import EvalContext, get_method, list_methods
-from targetbot.errors import TargetbotError
-from targetbot.scenarios import Scenario, load_scenarios
-from targetbot.workspace import Workspace
+from targetbot.eval.metrics import auc, ks, precision_at_k, selection_metrics
+from targetbot.eval.registry import EvalContext, get_method, list_methods
+from targetbot.eval.results import SuiteResult
+from targetbot.core.errors import TargetbotError
+from targetbot.core.scenarios import Scenario, load_scenarios
+from targetbot.core.workspace import Workspace
 
 SCENARIO_SUITES = ("zero-shot", "few-shot", "probe")
 # Suites whose results are not per-scenario targeting metrics register a runner here
-# (graph: relation-mining metrics; rewrite: plan metrics). Signature: fn(ws, methods, options) -> dict.
+# (graph: relation-mining metrics; rewrite: plan metrics). Signature: fn(ws, models, methods, options) -> dict.
 SUITE_RUNNERS: dict[str, Callable[..., dict]] = {}
-SUITE_MODULES = {"graph": "eval.graph_suite", "rewrite": "eval.rewrite_suite"}
+SUITE_MODULES = {"graph": "targetbot.eval.graph_suite", "rewrite": "targetbot.eval.rewrite_suite"}
 SUITES = SCENARIO_SUITES + tuple(SUITE_MODULES)
 
 
@@ -28,9 +29,11 @@ def register_suite(name: str):
     return deco
 
 
-def run(ws: Workspace, suite: str, methods: list[str] | None = None, scenario_names: list[str] | None = None,
-        seed: int = 0, progress: Callable[[str], None] | None = None, options: dict | None = None) -> dict:
-    """Entry point for every suite: scenario suites here, others through their registered runner."""
+def run(ws: Workspace, suite: str, models=None, methods: list[str] | None = None,
+        scenario_names: list[str] | None = None, seed: int = 0, progress: Callable[[str], None] | None = None,
+        options: dict | None = None) -> SuiteResult:
+    """Entry point for every suite: scenario suites here, others through their registered runner.
+    `models`: the process's models (targetbot.agent.models.Models); methods that need none run without."""
     if suite in SUITE_MODULES:
         import importlib
 
@@ -38,8 +41,10 @@ def run(ws: Workspace, suite: str, methods: list[str] | None = None, scenario_na
             importlib.import_module(SUITE_MODULES[suite])
         except ModuleNotFoundError as e:
             raise TargetbotError(f"suite '{suite}' is not available in this build ({e.name} missing)") from None
-        return SUITE_RUNNERS[suite](ws, methods, {"seed": seed, "progress": progress, **(options or {})})
-    return run_suite(ws, suite, methods or list_methods(suite), scenario_names, seed=seed, progress=progress)
+        body = SUITE_RUNNERS[suite](ws, models, methods, {"seed": seed, "progress": progress, **(options or {})})
+        return SuiteResult(suite, suite, body)
+    return SuiteResult(suite, "scenarios", run_suite(ws, suite, methods or list_methods(suite), scenario_names,
+                                                     models=models, seed=seed, progress=progress))
 
 
 def _r(x: float, nd: int = 4) -> float | None:
@@ -47,7 +52,7 @@ def _r(x: float, nd: int = 4) -> float | None:
 
 
 def run_suite(ws: Workspace, suite: str, methods: list[str], scenario_names: list[str] | None = None,
-              seed: int = 0, progress: Callable[[str], None] | None = None) -> dict:
+              models=None, seed: int = 0, progress: Callable[[str], None] | None = None) -> dict:
     if suite not in SCENARIO_SUITES:
         raise TargetbotError(f"unknown suite '{suite}' (suites: {', '.join(SUITES)})")
     available = list_methods(suite)
@@ -63,7 +68,7 @@ def run_suite(ws: Workspace, suite: str, methods: list[str], scenario_names: lis
         scenarios = [s for s in scenarios if s.name in scenario_names]
     if not scenarios:
         raise TargetbotError(f"{ws.scenarios_dir} holds no scenario files")
-    ctx = EvalContext.load(ws, seed=seed)
+    ctx = EvalContext.load(ws, models, seed=seed)
     results = []
     timings: dict[str, float] = {}
     for name in methods:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from targetbot.atomic import write_json
-from targetbot.errors import TargetbotError
+from targetbot.core.atomic import write_json
+from targetbot.core.errors import TargetbotError
 
 # Characters a name may hold to be usable as a JSON enum value the decoder can emit.
 _SAFE = re.compile(r'^[\x20-\x7e]+$')
@@ -90,7 +90,7 @@ class Catalog(BaseModel):
                 d = row._asdict()
                 relations.append((str(d[h]), str(d[r]) if r else "related to", str(d[t])))
         scenarios = []
-        from targetbot.scenarios import load_scenarios
+        from targetbot.core.scenarios import load_scenarios
 
         for s in load_scenarios(ws.scenario_files()):
             scenarios.append(ScenarioInfo(name=s.name, demand=s.demand, paraphrases=list(s.paraphrases),

@@ -12,9 +12,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from rewrite.catalog import Catalog
-from rewrite.messages import build_messages
-from rewrite.plan import PlanError, TargetingPlan, normalise_families, parse_plan, plan_json_schema
+from targetbot.rewrite.catalog import Catalog
+from targetbot.rewrite.messages import build_messages
+from targetbot.rewrite.plan import PlanError, TargetingPlan, normalise_families, parse_plan, plan_json_schema
 
 REPAIR = ("Your TargetingPlan is invalid: {error}. Reply with the corrected TargetingPlan JSON only, "
           "using entity names from the catalog.")
@@ -50,7 +50,7 @@ class OpenAIChat:
             r = self.client.chat.completions.create(model=model, messages=messages, temperature=0,
                                                     max_tokens=max_tokens, **kw)
         except OpenAIError as e:
-            from targetbot.errors import TargetbotError
+            from targetbot.core.errors import TargetbotError
 
             raise TargetbotError(f"rewriter endpoint error: {str(e).splitlines()[0][:200]}") from None
         return {"content": r.choices[0].message.content or "",
@@ -86,7 +86,7 @@ class Rewriter:
         t = time.perf_counter()
         messages = build_messages(request, self.prompt)
         if not messages[-1]["content"]:
-            from targetbot.errors import TargetbotError
+            from targetbot.core.errors import TargetbotError
 
             raise TargetbotError("the request is empty: describe the audience to target")
         schema = self.schema if self.constrained else None

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
+from targetbot.core.resources import package_path
 
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
-BUNDLED_ADAPTER_DIR = Path(__file__).resolve().parent / "adapters" / "default"
+PROMPTS_DIR = package_path("targetbot.prompts")
+BUNDLED_ADAPTER_DIR = package_path("targetbot.rewrite", "adapters", "default")
 SERVED_NAME = "targetbot-rewriter"
 
 # Which demand family a catalog entity type belongs to (types not listed fall back to "click":
@@ -117,6 +118,6 @@ def read_prompt(name: str) -> str:
     try:
         return path.read_text(encoding="utf-8").strip()
     except OSError:
-        from targetbot.errors import TargetbotError
+        from targetbot.core.errors import TargetbotError
 
         raise TargetbotError(f"{path}: prompt file missing") from None

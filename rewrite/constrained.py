@@ -470,7 +470,7 @@ class Decoder:
             if len(names) < SNAP_MIN_NAMES:
                 self._snappers[nid] = None
             else:
-                from rewrite.snap import Snapper
+                from targetbot.rewrite.snap import Snapper
 
                 self._snappers[nid] = Snapper(names, self.aliases)
         return self._snappers[nid]

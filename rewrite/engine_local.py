@@ -18,9 +18,9 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Callable
 
-from rewrite.constrained import Automaton, Decoder, Vocab
-from targetbot.config import Settings
-from targetbot.errors import TargetbotError
+from targetbot.rewrite.constrained import Automaton, Decoder, Vocab
+from targetbot.core.config import Settings
+from targetbot.core.errors import TargetbotError
 
 Progress = Callable[[str], None]
 
@@ -38,9 +38,11 @@ class LocalEngine:
         if model_and_tokenizer is not None:
             model, tok = model_and_tokenizer
         else:
-            from targetbot.models import load_llm
+            from targetbot.rewrite.llm import load_llm
 
-            model, tok = load_llm(settings or Settings.from_env(), progress=progress, dtype=dtype)
+            if settings is None:
+                raise TypeError("LocalEngine needs the settings that name its LLM, or model_and_tokenizer")
+            model, tok = load_llm(settings, progress=progress, dtype=dtype)
         self.adapter = str(adapter) if adapter else None
         self.served_name, self.base_name = served_name, base_name
         self.merged = False
@@ -220,13 +222,13 @@ class LocalEngine:
 
 def _adapter_aliases(adapter: str | None) -> dict[str, str]:
     """Aliases from the catalog saved next to an adapter (the bundled one without an adapter)."""
-    from rewrite.config import BUNDLED_ADAPTER_DIR
+    from targetbot.rewrite.config import BUNDLED_ADAPTER_DIR
 
     path = Path(adapter or BUNDLED_ADAPTER_DIR) / "catalog.json"
     if not path.is_file():
         return {}
     try:
-        from rewrite.catalog import Catalog
+        from targetbot.rewrite.catalog import Catalog
 
         return Catalog.load(path).aliases()
     except TargetbotError:

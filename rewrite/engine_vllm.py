@@ -15,8 +15,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from rewrite.config import ServeConfig
-from targetbot.errors import TargetbotError
+from targetbot.rewrite.config import ServeConfig
+from targetbot.core.errors import TargetbotError
 
 
 def vllm_command(cfg: ServeConfig, base_model: str, adapter: str | Path | None) -> list[str]:
@@ -35,12 +35,12 @@ def vllm_command(cfg: ServeConfig, base_model: str, adapter: str | Path | None) 
     return cmd + list(v.extra_args)
 
 
-def merged_model_dir(base_model: str, adapter: str | Path, out: str | Path, settings=None) -> Path:
+def merged_model_dir(base_model: str, adapter: str | Path, out: str | Path, settings) -> Path:
     """Merge the LoRA into the base weights and save a plain model folder (what `merge=True` serves)."""
     from peft import PeftModel
 
-    from targetbot.atomic import atomic_path
-    from targetbot.models import load_llm
+    from targetbot.core.atomic import atomic_path
+    from targetbot.rewrite.llm import load_llm
 
     model, tok = load_llm(settings, dtype="bfloat16")  # base_model documents the source folder
     merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from rewrite.config import read_prompt
+from targetbot.rewrite.config import read_prompt
 
 MAX_REQUEST_CHARS = 600
 _CTRL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")

@@ -16,13 +16,13 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
-from pathlib import Path
 from typing import Annotated, Literal, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from targetbot.errors import TargetbotError
+from targetbot.core.errors import TargetbotError
+from targetbot.core.resources import package_path
 
 FAMILIES = ("purchase", "browsing", "search", "click", "payment")
 # Which slot of each family holds catalog entities (None: free text).
@@ -31,7 +31,7 @@ ENTITY_SLOTS = ("items", "programs", "pages", "channels")
 OPS = ("=", "!=", ">", ">=", "<", "<=", "between", "in")
 STATUSES = ("successful", "failed")
 PLACEHOLDER = re.compile(r"\{(items|num|status|pages|programs|queries|channels|texts)\}|\{[a-z_]+\}")
-TEMPLATES_FILE = Path(__file__).resolve().parent.parent / "prompts" / "find_templates.yaml"
+TEMPLATES_FILE = package_path("targetbot.prompts", "find_templates.yaml")
 
 MAX_DEMANDS, MAX_SLOT, MAX_SEEDS, MAX_EXCLUDE, MAX_CONDITIONS, MAX_SEED_USERS = 4, 3, 4, 4, 4, 10
 MAX_QUERY_CHARS = 60
@@ -370,7 +370,7 @@ def normalise_families(plan: TargetingPlan, catalog) -> TargetingPlan:
     to a `browsing` demand, a product under `payment` to `purchase`, and a demand holding entities of
     several families is split. `num`/`status` stay with the purchase part. Search demands and plans
     that would exceed the demand limit are left as they are. Entities must be canonical (check_plan)."""
-    from rewrite.config import TYPE_FAMILY
+    from targetbot.rewrite.config import TYPE_FAMILY
 
     out: list[dict] = []
     changed = False

@@ -16,7 +16,7 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from targetbot.errors import TargetbotError
+from targetbot.core.errors import TargetbotError
 
 MAX_BODY = 1 << 20
 MAX_TOKENS_CAP = 1024

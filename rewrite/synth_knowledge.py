@@ -13,9 +13,9 @@ from collections import defaultdict
 
 import yaml
 
-from rewrite.catalog import Catalog
-from rewrite.config import PROMPTS_DIR, TYPE_FAMILY, SynthConfig
-from rewrite.plan import FAMILY_SLOT
+from targetbot.rewrite.catalog import Catalog
+from targetbot.rewrite.config import PROMPTS_DIR, TYPE_FAMILY, SynthConfig
+from targetbot.rewrite.plan import FAMILY_SLOT
 
 KNOWLEDGE_FILE = PROMPTS_DIR / "rewrite_knowledge.yaml"
 KNOWLEDGE_SYSTEM = "You answer questions about the targeting catalog briefly and exactly."

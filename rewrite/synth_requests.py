@@ -14,9 +14,9 @@ from collections import defaultdict
 
 import yaml
 
-from rewrite.catalog import Catalog
-from rewrite.config import PROMPTS_DIR, TYPE_FAMILY, SynthConfig
-from rewrite.plan import FAMILY_SLOT, TargetingPlan
+from targetbot.rewrite.catalog import Catalog
+from targetbot.rewrite.config import PROMPTS_DIR, TYPE_FAMILY, SynthConfig
+from targetbot.rewrite.plan import FAMILY_SLOT, TargetingPlan
 
 REQUESTS_FILE = PROMPTS_DIR / "rewrite_requests.yaml"
 SOURCE_FAMILY = {"bill": "purchase", "miniprogram": "browsing", "page": "click", "search": "search"}

@@ -7,13 +7,12 @@ needs them. GPU recipe (`TrainConfig.gpu()`): all layers, rank 16, bf16, far mor
 
 `build_rewriter(ws, settings)` is the build stage: synthesize from the workspace catalog, train,
 and write WS/artifacts/rewrite/adapter/ atomically; it is skipped when an adapter for the same
-config, catalog and base model exists. `python -m rewrite.train --workspace WS --out DIR`
-produces the versioned adapter in rewrite/adapters/default/ the same way.
+config, catalog and base model exists. `targetbot rewrite train -w WS --out DIR` produces the
+versioned adapter in rewrite/adapters/default/ the same way.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -22,14 +21,14 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from rewrite.catalog import Catalog
-from rewrite.config import BUNDLED_ADAPTER_DIR, TrainConfig, read_prompt
-from rewrite.messages import sanitize_request
-from rewrite.synth_knowledge import knowledge_dialogues
-from rewrite.synth_requests import request_pairs
-from targetbot.atomic import atomic_path, write_json
-from targetbot.config import Settings
-from targetbot.errors import TargetbotError
+from targetbot.rewrite.catalog import Catalog
+from targetbot.rewrite.config import BUNDLED_ADAPTER_DIR, TrainConfig, read_prompt
+from targetbot.rewrite.messages import sanitize_request
+from targetbot.rewrite.synth_knowledge import knowledge_dialogues
+from targetbot.rewrite.synth_requests import request_pairs
+from targetbot.core.atomic import atomic_path, write_json
+from targetbot.core.config import Settings
+from targetbot.core.errors import TargetbotError
 
 Progress = Callable[[str], None]
 META_FILE = "rewriter.json"
@@ -154,8 +153,8 @@ def synthesize(catalog: Catalog, cfg: TrainConfig) -> dict:
     return {"stage1": stage1, "stage2": stage2, "heldout": heldout}
 
 
-def train_rewriter(catalog: Catalog, out_dir: str | Path, cfg: TrainConfig | None = None,
-                   settings: Settings | None = None, progress: Progress | None = None,
+def train_rewriter(catalog: Catalog, out_dir: str | Path, settings: Settings, cfg: TrainConfig | None = None,
+                   progress: Progress | None = None,
                    model_and_tokenizer=None) -> dict:
     """Synthesize, run both SFT stages, and write the adapter folder atomically. Returns the report.
 
@@ -163,10 +162,9 @@ def train_rewriter(catalog: Catalog, out_dir: str | Path, cfg: TrainConfig | Non
     """
     import torch
 
-    from targetbot.models import load_llm
+    from targetbot.rewrite.llm import load_llm
 
     cfg = cfg or TrainConfig.cpu()
-    settings = settings or Settings.from_env()
     random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     t_all = time.perf_counter()
@@ -183,7 +181,7 @@ def train_rewriter(catalog: Catalog, out_dir: str | Path, cfg: TrainConfig | Non
     _say(progress, f"LoRA: {trainable:,} trainable parameters; stage 1 {len(s1)} dialogues, stage 2 {len(s2)} pairs")
     reports = [train_stage(peft_model, s1, cfg.stage1, cfg.seed, "stage1", progress),
                train_stage(peft_model, s2, cfg.stage2, cfg.seed + 1, "stage2", progress)]
-    from targetbot.models import QWEN_SHA256
+    from targetbot.core.bundled import QWEN_SHA256
 
     meta = {
         "base_model": settings.llm, "base_sha256": QWEN_SHA256 if settings.llm.startswith("bundled:") else None,
@@ -219,13 +217,12 @@ def workspace_adapter_dir(ws) -> Path:
     return ws.artifacts_dir / "rewrite" / "adapter"
 
 
-def build_rewriter(ws, settings: Settings | None = None, progress: Progress | None = None, force: bool = False,
+def build_rewriter(ws, settings: Settings, progress: Progress | None = None, force: bool = False,
                    cfg: TrainConfig | None = None, model_and_tokenizer=None) -> dict:
     """Build stage: train the workspace's rewriter adapter unless an up-to-date one exists.
 
     Returns {"adapter": path, "skipped": bool, ...the adapter's metadata}.
     """
-    settings = settings or Settings.from_env()
     cfg = cfg or TrainConfig.cpu()
     catalog = Catalog.from_workspace(ws)
     out = workspace_adapter_dir(ws)
@@ -238,26 +235,5 @@ def build_rewriter(ws, settings: Settings | None = None, progress: Progress | No
             and bundled.get("catalog_fingerprint") == catalog.fingerprint()):
         _say(progress, f"the versioned adapter {BUNDLED_ADAPTER_DIR} matches this catalog and config; using it")
         return {"adapter": str(BUNDLED_ADAPTER_DIR), "skipped": True, **bundled}
-    meta = train_rewriter(catalog, out, cfg, settings, progress, model_and_tokenizer=model_and_tokenizer)
+    meta = train_rewriter(catalog, out, settings, cfg, progress, model_and_tokenizer=model_and_tokenizer)
     return {"adapter": str(out), "skipped": False, **meta}
-
-
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description="Train the rewriter LoRA adapter (two-stage SFT).")
-    ap.add_argument("--workspace", "-w", required=True, help="Workspace whose catalog drives synthesis.")
-    ap.add_argument("--out", default=str(BUNDLED_ADAPTER_DIR), help="Adapter folder to write.")
-    ap.add_argument("--recipe", choices=["cpu", "gpu"], default="cpu")
-    ap.add_argument("--seed", type=int, default=None)
-    args = ap.parse_args(argv)
-    from targetbot.workspace import Workspace
-
-    cfg = TrainConfig.cpu() if args.recipe == "cpu" else TrainConfig.gpu()
-    if args.seed is not None:
-        cfg = cfg.model_copy(update={"seed": args.seed})
-    catalog = Catalog.from_workspace(Workspace.open(args.workspace))
-    meta = train_rewriter(catalog, args.out, cfg, Settings.from_env(), progress=lambda m: print(m, flush=True))
-    print(json.dumps({k: meta[k] for k in ("stages", "seconds_total", "data", "trainable_params")}, indent=2))
-
-
-if __name__ == "__main__":
-    main()

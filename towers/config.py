@@ -19,9 +19,10 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from targetbot.errors import TargetbotError
+from targetbot.core.errors import TargetbotError
+from targetbot.core.resources import package_path
 
-CONFIG_DIR = Path(__file__).parent / "configs"
+CONFIG_DIR = package_path("targetbot.towers", "configs")
 
 
 class BehaviourConfig(BaseModel):
@@ -55,15 +56,17 @@ class AlignConfig(BaseModel):
     forecast_weight: float = Field(1.0, description="Weight of the multi-label BCE over the whole future-statement "
                                                     "vocabulary (towers/losses/forecast.py); 0 = InfoNCE only.")
     recon_weight: float = Field(1.0, description="Weight of reconstructing the per-modality embeddings from the fused "
-                                                  "one (towers/losses/reconstruction.py); 0 = off. Probe AUC of the fused "
-                                                  "embedding on the 20k world: 0.745 at 0, 0.769 at 1, 0.753 at 4.")
+                                                  "one (towers/losses/reconstruction.py); 0 = off. Keeps what text does not "
+                                                  "say (how intensely a user uses an app) in the fused embedding; too large a "
+                                                  "weight crowds out the alignment (probe figures: docs/RESULTS.md).")
     lora_rank: int = 8
     lora_top_layers: int = Field(2, description="LoRA on the top N encoder layers only (0 = all layers).")
     max_text_tokens: int = 32
     fusion: Literal["attention", "concat"] = "attention"
     fusion_residual: bool = Field(True, description="Attention fusion adds its query (learned query + mean modality "
-                                                    "token) back to the attended output, as a transformer block does. "
-                                                    "Probe AUC of the fused embedding: 0.769 without, 0.778 with.")
+                                                    "token) back to the attended output, as a transformer block does; "
+                                                    "without it the output sees the tokens only through the value "
+                                                    "projection (probe figures: docs/RESULTS.md).")
     statements_per_step: int = Field(1, description="Future statements sampled per user per step (joined).")
     lora_steps: int = Field(60, description="Phase-2 steps that also train the text tower's LoRA adapters.")
     lora_batch_size: int = 64
@@ -117,3 +120,65 @@ class TowerConfig(BaseModel):
 
 def list_configs() -> list[str]:
     return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+
+
+# ---- the zero-shot scorer's settings: WS/find.yaml ------------------------------------------------
+FIND_CONFIG_FILE = "find.yaml"
+FORECAST_DATA_FORMAT = 5  # bumped when ForecastData's stored layout or content changes
+
+
+class ForecastConfig(BaseModel):
+    """The forecast scorer (towers/forecast.py). `min_users` shapes the stored features (it is in
+    `data_key()`); every other field acts at scoring time, so changing it re-scores without a rebuild."""
+
+    model_config = ConfigDict(extra="forbid")
+    margin: float = Field(0.12, ge=0, description="Future texts within this cosine of the best match count as the "
+                          "same behaviour.")
+    category_lift: float = Field(0.2, ge=0, description="How far a text's event category may raise its match "
+                                 "(0 = texts only).")
+    max_texts: int = Field(200, ge=1, description="At most this many matched future texts.")
+    min_positives: int = Field(5, ge=1, description="Fewer pseudo-positives than this: no forecast (the towers answer).")
+    min_users: int = Field(5, ge=1, description="History tokens seen by fewer users are dropped from the features.")
+    C: float = Field(0.03, gt=0, description="Inverse L2 strength of the logistic regression (the pseudo-labels "
+                     "are noisy, so it is strong).")
+    exclusion_weight: float = Field(0.5, ge=0, description="An exclusion's forecast is subtracted with this weight.")
+    edge_weight: float = Field(0.3, ge=0, le=1, description="Training weight of a pseudo-positive whose best "
+                               "matched text sits at the margin's edge (1 at the best match).")
+    seed_share: float = Field(1.0, ge=0, description="Few-shot: the seed positives' total weight relative to the "
+                              "pseudo-positives'.")
+    adaptive_seed_share: bool = Field(True, description="Few-shot: scale seed_share down when the zero-shot "
+                                      "forecast already ranks the seeds well.")
+    repeat_weight: float = Field(0.25, ge=0, description="z-weight of the matched texts' share of a user's latest "
+                                 "history (people repeat themselves).")
+    seed_repeat_margin: float = Field(0.25, ge=0, description="Few-shot: texts this close to the best match that "
+                                      "seed positives already did join the repeat prior...")
+    seed_repeat_min: int = Field(2, ge=0, description="...when at least this many seed positives did them and no "
+                              "seed negative did (0 = off).")
+
+    def data_key(self) -> str:
+        """What the stored ForecastData depends on: the feature threshold and the storage format."""
+        blob = json.dumps({"min_users": self.min_users, "format": FORECAST_DATA_FORMAT}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:10]
+
+
+class FindConfig(BaseModel):
+    """Settings of zero-shot and few-shot `find`, read from WS/find.yaml (every key optional):
+
+        forecast:
+          margin: 0.15
+        tower_exclusion_weight: 0.5
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    forecast: ForecastConfig = Field(default_factory=ForecastConfig)
+    tower_exclusion_weight: float = Field(0.5, ge=0, description="Tower scorer: score = sim(demand) - w * "
+                                          "sim(exclusions).")
+
+    @classmethod
+    def for_workspace(cls, root: str | Path) -> "FindConfig":
+        from targetbot.core.yamlfile import load_workspace_config
+
+        return load_workspace_config(cls, root, FIND_CONFIG_FILE)
+
+    def key(self) -> str:
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:10]

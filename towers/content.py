@@ -22,7 +22,7 @@ compaction (merging many chunks into one keeps the order).
 
 Use from a model:
 
-    store = ContentStore.open(ws, encoder)          # or ContentStore.open(ws) by settings
+    store = ContentStore.open(ws, encoder)          # or ContentStore.open(ws, spec=settings.text_encoder)
     rows = store.row_ids(events["text"])            # vectorised; categorical columns hash once
     vecs = store.matrix()[rows]                     # or store.lookup(texts, encoder=encoder)
 
@@ -45,31 +45,23 @@ import weakref
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 
-from targetbot.atomic import atomic_path, write_json, write_parquet
-from targetbot.errors import DataError, TargetbotError
-from targetbot.workspace import Workspace
+from targetbot.core.atomic import atomic_path, write_json, write_parquet
+from targetbot.core.errors import DataError, TargetbotError
+from targetbot.core.protocols import Encoder, ModelSource
+from targetbot.core.workspace import Workspace
 
 STAGE = "content"
 FORMAT = 1
 INDEX_FILE = "index.json"
 COMMIT_TEXTS = 20_000  # texts per chunk: a crash loses at most this much embedding work
 MAX_CHUNKS = 8  # past this many chunks, an append merges them into one (so does a multi-chunk add)
-BATCH_TOKENS = 4096  # tokens per forward pass in the fast path (measured: 4k-16k are equal)
+BATCH_TOKENS = 4096  # tokens per forward pass in the fast path; larger batches were no faster (docs/RESULTS.md)
 FAST_PATH_MIN_COSINE = 0.9999  # self-check of the fast path against the encoder's own encode()
-
-
-class Encoder(Protocol):
-    """What the store needs from a text encoder (targetbot.models.TextEncoder fits)."""
-
-    dim: int
-    fingerprint: str
-
-    def encode(self, texts: list[str]) -> np.ndarray: ...
 
 
 # ---- content keys ------------------------------------------------------------------------------
@@ -349,7 +341,7 @@ class ContentStore:
 
     @classmethod
     def open(cls, ws: Workspace, encoder: Encoder | None = None, *, spec: str | None = None) -> "ContentStore":
-        """An existing store: `encoder`'s, else the newest one built with `spec` (default: settings)."""
+        """An existing store: `encoder`'s, else the newest one built with encoder `spec` (loads no model)."""
         if encoder is not None:
             root = store_root(ws, encoder.fingerprint)
             if not (root / INDEX_FILE).exists():
@@ -358,9 +350,7 @@ class ContentStore:
                                      f"`targetbot build -w {ws.root} --stage content`")
             return cls(root)
         if spec is None:
-            from targetbot.config import Settings
-
-            spec = Settings.from_env().text_encoder
+            raise TypeError("ContentStore.open needs an encoder or its spec")
         store = cls.find(ws, spec)
         if store is None:
             raise TargetbotError(f"{ws.root}: no content vectors for text encoder {spec}; run "
@@ -622,14 +612,7 @@ class ContentStore:
 
 
 # ---- the build stage ------------------------------------------------------------------------------
-def load_text_encoder(settings):
-    """The configured text encoder (a seam tests replace with a fake)."""
-    from targetbot.models import load_text_encoder as load
-
-    return load(settings)
-
-
-def build_stage(ws: Workspace, *, settings=None, force: bool = False, progress: Any = True, **_: Any) -> dict:
+def build_stage(ws: Workspace, *, models: ModelSource, force: bool = False, progress: Any = True, **_: Any) -> dict:
     """`targetbot build --stage content`: embed every distinct event text not stored yet.
 
     Up to date (nothing new) is decided without loading the encoder. `--force` rebuilds from
@@ -637,9 +620,7 @@ def build_stage(ws: Workspace, *, settings=None, force: bool = False, progress: 
     A truthy `progress` (the build command passes its news printer) draws a progress bar on
     stderr when that is a terminal.
     """
-    from targetbot.config import Settings
-
-    settings = settings or Settings.from_env()
+    settings = models.settings
     t = time.perf_counter()
     texts = event_texts(ws)
     scan_s = time.perf_counter() - t
@@ -651,7 +632,7 @@ def build_stage(ws: Workspace, *, settings=None, force: bool = False, progress: 
                     **base, "new": 0, "stored": len(store), "encoder": store.encoder_spec,
                     "fingerprint": store.fingerprint, "path": str(store.root)}
     t = time.perf_counter()
-    encoder = load_text_encoder(settings)
+    encoder = models.text_encoder()
     load_s = time.perf_counter() - t
     if force:
         store, r = ContentStore.rebuild(ws, encoder, texts, progress=bool(progress))

@@ -10,13 +10,13 @@ for the user, rare across users (count x IDF) — so routine bills do not drown 
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
+from targetbot.core.resources import package_path
 
-TEMPLATES_FILE = Path(__file__).resolve().parent.parent / "prompts" / "find_templates.yaml"
+TEMPLATES_FILE = package_path("targetbot.prompts", "find_templates.yaml")
 FAMILY_OF_SOURCE = {"bill": "purchase", "miniprogram": "browsing", "search": "search", "page": "click"}
 FAMILIES = ("purchase", "browsing", "search", "click", "payment", "activity")
 SLOT = {"browsing": "programs", "search": "queries", "click": "pages", "activity": "texts"}

@@ -5,8 +5,9 @@ Two ways, following the two zero-shot scorers (towers/find.py):
 * `forecast` (default of `targetbot tune`): the zero-shot forecaster of the demand's matching
   future behaviour, refitted with the seed users' latest history added as weighted examples
   (`tune_forecast`). Nothing is trained beyond the per-demand logistic model, so the saved record
-  is the demand and the seed ids. On the 20k world (5 + 5 seeds, 5 draws) this scores 0.859 mean
-  AUC against 0.855 for zero-shot `find` and 0.610 for `umlp` (eval method `forecast-fewshot`).
+  is the demand and the seed ids. Eval method `forecast-fewshot`; it is the default because it
+  builds on the stronger zero-shot scorer (its figures against zero-shot `find` and `umlp`:
+  docs/RESULTS.md).
 * `tower`: CoOp-style prompt tuning (FIND Sec. 3.4, `tune_prompt`, eval method `find-fewshot`).
 
 CoOp prompt tuning: learnable context vectors are inserted into the text tower's input before
@@ -27,12 +28,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from targetbot.atomic import atomic_path, write_json
-from targetbot.errors import TargetbotError
-from towers.bundle import Bundle
-from towers.find import core_phrase
-from towers.losses import prompt_triplet_loss
-from towers.text_tower import PromptLearner
+from targetbot.core.atomic import atomic_path, write_json
+from targetbot.core.errors import TargetbotError
+from targetbot.towers.bundle import Bundle
+from targetbot.towers.find import core_phrase
+from targetbot.towers.losses import prompt_triplet_loss
+from targetbot.towers.text_tower import PromptLearner
 
 CONTEXT_INIT = "the user is likely to"
 
@@ -136,7 +137,7 @@ def tune_forecast(zs, demand: str, positives: list[str], negatives: list[str]) -
     matched), after checking the seeds and that the demand has pseudo-positives. Nothing is fitted
     here: the forecaster is fitted, with the seeds, whenever the record is used. None when nothing
     in the training users' future matches the demand (use the towers then)."""
-    from towers.find import Query
+    from targetbot.towers.find import Query
 
     t0 = time.perf_counter()
     seed_rows(zs.bundle, positives, negatives)

@@ -4,7 +4,7 @@ A demand is one or more sentences; several template sentences (FIND's families f
 the demand's core phrase) are embedded and averaged, so a plain request and a rewritten plan
 both work. Exclusions (hard negatives) are sentences too: score = sim(demand) - λ·sim(exclusion).
 
-Two scorers (`ZeroShot(bundle, scorer=...)`):
+Two scorers (`ZeroShot(bundle, encode, scorer=...)`; settings in WS/find.yaml, `FindConfig`):
 * `forecast` (default): the demand is matched to training users' future behaviour texts and a
   per-demand forecaster of that behaviour is fitted on their preceding history (towers/forecast.py);
   falls back to `tower` when no training user ever did anything that matches.
@@ -23,20 +23,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
 from sklearn.mixture import GaussianMixture
 
-from targetbot.errors import TargetbotError
-from towers.bundle import Bundle
-from towers.text_tower import PromptLearner
+from targetbot.core.errors import TargetbotError
+from targetbot.towers.bundle import Bundle
+from targetbot.towers.config import FindConfig
+from targetbot.towers.text_tower import PromptLearner
 
 if TYPE_CHECKING:
-    from towers.forecast import Forecast
+    from targetbot.towers.forecast import Forecast
 
-EXCLUSION_WEIGHT = 0.5
 SCORERS = ("forecast", "tower")
 _LEAD = re.compile(r"^(find |target |select |show me |get me |give me )?(all )?(the )?(users?|people|customers?|persons?|"
                    r"individuals?|parents?|owners?|fans?)( whose| who(?:'ll|'d|'re)?| that)?"
@@ -106,7 +106,7 @@ class Scored:
         """The label-free decision rule (module doc): forecast scores keep the top N users, N = the
         forecaster's expected audience; tower scores use the score mixture."""
         if self.forecast is not None:
-            from towers.forecast import expected_audience
+            from targetbot.towers.forecast import expected_audience
 
             n = min(len(self.scores), expected_audience(self.forecast.scores))
             return float(np.sort(np.asarray(self.scores))[::-1][n - 1])
@@ -126,24 +126,28 @@ class Scored:
 
 
 class ZeroShot:
-    """Scores users of a bundle against a query; keeps the text tower loaded (warm)."""
+    """Scores users of a bundle against a query; keeps the text tower loaded (warm).
 
-    def __init__(self, bundle: Bundle, scorer: str = "forecast"):
+    `encode` is the representation center's sentence encoder (texts -> unit vectors), which the
+    forecast scorer matches demands with; it is called only when a forecast is asked for."""
+
+    def __init__(self, bundle: Bundle, encode: Callable[[list[str]], np.ndarray], scorer: str = "forecast",
+                 config: FindConfig | None = None):
         if scorer not in SCORERS:
             raise TargetbotError(f"unknown scorer '{scorer}' (choose from {', '.join(SCORERS)})")
         self.bundle = bundle
+        self.encode = encode
         self.scorer = scorer
+        self.config = config or FindConfig()
         self.text = bundle.text_tower()
         self._forecaster = None
 
     def forecaster(self):
         if self._forecaster is None:
-            from targetbot.config import Settings
-            from towers.content import load_text_encoder
-            from towers.forecast import ForecastScorer
+            from targetbot.towers.forecast import ForecastScorer
 
-            encoder = load_text_encoder(Settings.from_env())
-            self._forecaster = ForecastScorer(self.bundle.forecast_data(), encoder.encode)
+            f = self.config.forecast
+            self._forecaster = ForecastScorer(self.bundle.forecast_data(f), self.encode, f)
         return self._forecaster
 
     def query_vector(self, sentences: list[str], prompt: PromptLearner | None = None) -> np.ndarray:
@@ -162,7 +166,7 @@ class ZeroShot:
         emb = self.bundle.embeddings("fused")
         s = np.asarray(emb @ self.query_vector(query.sentences, prompt))
         if query.exclude:
-            s = s - EXCLUSION_WEIGHT * np.asarray(emb @ self.query_vector(query.exclude))
+            s = s - self.config.tower_exclusion_weight * np.asarray(emb @ self.query_vector(query.exclude))
         return Scored(s)
 
     def scores(self, query: Query, prompt: PromptLearner | None = None,
@@ -176,7 +180,7 @@ class ZeroShot:
         index (k-NN / range search); otherwise every score is computed for the decision rule."""
         ids = self.bundle.users.to_numpy()
         if (top_k is not None or threshold is not None) and not query.exclude and self.scorer == "tower" and seeds is None:
-            from towers.index import range_search, search
+            from targetbot.towers.index import range_search, search
 
             q = self.query_vector(query.sentences, prompt)
             if top_k is not None:

@@ -1,9 +1,9 @@
 """Zero-shot targeting by self-supervised forecasting of the demand's future behaviour.
 
 FIND's premise is that a user's history predicts the text of their *next* window. The dual
-towers learn that mapping once, for every possible sentence, through a 128-d bottleneck; on the
-20k world a linear probe on those embeddings reaches only 0.75 mean AUC where a model on the
-raw history reaches 0.86, so the bottleneck, not the text side, limits zero-shot targeting.
+towers learn that mapping once, for every possible sentence, through a 128-d bottleneck; a
+linear probe on those embeddings stays well below a linear model on the raw history (figures in
+docs/RESULTS.md), so the bottleneck, not the text side, limits zero-shot targeting.
 This scorer keeps the premise and drops the bottleneck, one demand at a time:
 
 1. *Which future behaviour realises the demand?* The demand's template sentences are matched
@@ -15,10 +15,11 @@ This scorer keeps the premise and drops the bottleneck, one demand at a time:
    training users are the pseudo-positives — no labels are read. Where the behaviour is rare
    (most of the 20k world) that is simply "did it at all"; where nearly everyone does it
    (everyone watches some comedy), it picks the users it is typical of rather than the most
-   active ones (MovieLens genres: mean AUC 0.534 with "did it at all", 0.578 with the share;
-   the 20k world: 0.8115 and 0.8114). A sparse
+   active ones (on MovieLens genres the share ranks better; on the rare behaviours of the world
+   simulator the two agree; see docs/RESULTS.md). A sparse
    logistic regression from their input-window history (log counts of texts, merchants, items,
-   categories, plus profile codes) to that outcome is fitted in about a second.
+   categories, plus profile codes) to that outcome is fitted per demand; it is small and strongly
+   regularised, so the fit is cheap enough to run at query time.
 3. *Who is likely to do it next?* The regression scores every user's latest history windows.
 4. *Who already does it?* People repeat themselves: the share of a user's latest-history events
    that are one of the matched texts is added, as a z-score weighted `repeat_weight` against
@@ -33,7 +34,7 @@ dual towers. Everything here is deterministic: the same workspace and demand giv
 
 from __future__ import annotations
 
-import pickle
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,37 +44,12 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 
-from targetbot.atomic import atomic_path
-from targetbot.workspace import Workspace
+from targetbot.core.atomic import atomic_path, write_json
+from targetbot.core.workspace import Workspace
+from targetbot.towers.config import ForecastConfig
 
 FIELDS = ("text", "merchant", "item", "category")
-CACHE_FILE = "forecast-v4.pkl"  # v2: future texts carry their event category; v3: listed categories split;
-# v4: latest-history shares of the future texts
-
-
-@dataclass
-class ForecastSettings:
-    margin: float = 0.12  # cosine below the best match still taken as the same behaviour
-    category_lift: float = 0.2  # how far a text's category name may raise its match (0 = texts only)
-    max_texts: int = 200
-    min_positives: int = 5
-    min_users: int = 5  # history tokens seen by fewer users are dropped
-    C: float = 0.03  # strong L2: the pseudo-labels are noisy
-    exclusion_weight: float = 0.5
-    edge_weight: float = 0.3  # a pseudo-positive whose best matched text sits at the margin's edge counts this much
-    seed_share: float = 1.0  # few-shot: seed positives' total weight / pseudo-positives' (3.0 measured worse)
-    adaptive_seed_share: bool = True  # scale seed_share by how badly the zero-shot forecast ranks the seeds
-    # z-weight of the matched texts' share of a user's latest history (`repeat_prior`). Mean AUC over
-    # demands / paraphrases at 0, 0.25, 0.5, 1: MovieLens genres 0.602/0.566, 0.609/0.573, 0.610/0.577,
-    # 0.609/0.581; 20k world (seed 7) 0.857/0.830, 0.859/0.833, 0.857/0.832, 0.855/0.830; validation
-    # world (seed 11) 0.868/0.840, 0.869/0.843, 0.868/0.841, 0.866/0.838.
-    repeat_weight: float = 0.25
-    # few-shot: texts within this cosine of the best match that >= `seed_repeat_min` seed positives did in
-    # their latest history, and no seed negative did, join the repeat prior's texts. Mean AUC over 5 seed
-    # draws, few-shot vs zero-shot: 20k world 0.862 (7/13 wins) -> 0.865 (10/13); validation world (seed 11)
-    # 0.869 (6/13) -> 0.871 (8/13). Margin 0.15 or min 1 or 3: 0.870-0.872 there.
-    seed_repeat_margin: float = 0.25
-    seed_repeat_min: int = 2
+_MATRICES = ("history_input", "history_latest", "future", "latest_share")
 
 
 @dataclass
@@ -149,14 +125,33 @@ class ForecastData:
         return cls(users, train_rows, history_input, history_latest, future[train_rows].tocsc(),
                    [texts[i] for i in present], vectors, categories, latest_share)
 
-    def save(self, path: Path) -> None:
-        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-            pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    def save(self, folder: Path) -> None:
+        """A folder of plain files (sparse matrices as .npz, arrays as .npy, the rest as JSON), written
+        under a temporary name and renamed when complete; nothing is pickled."""
+        with atomic_path(folder) as tmp:
+            tmp.mkdir(parents=True)
+            for name in _MATRICES:
+                m = getattr(self, name)
+                if m is not None:
+                    sp.save_npz(tmp / f"{name}.npz", m, compressed=False)
+            np.save(tmp / "future_vectors.npy", np.asarray(self.future_vectors, dtype=np.float32))
+            np.save(tmp / "train_rows.npy", np.asarray(self.train_rows, dtype=np.int64))
+            pd.DataFrame({"user_id": self.users.astype(str)}).to_parquet(tmp / "users.parquet", index=False)
+            write_json(tmp / "texts.json", {"future_texts": list(self.future_texts),
+                                            "future_categories": list(self.future_categories)})
 
-    @staticmethod
-    def load(path: Path) -> "ForecastData":
-        with open(path, "rb") as fh:
-            return pickle.load(fh)
+    @classmethod
+    def load(cls, folder: Path) -> "ForecastData":
+        def matrix(name: str):
+            path = folder / f"{name}.npz"
+            return sp.load_npz(path) if path.exists() else None
+
+        texts = json.loads((folder / "texts.json").read_text(encoding="utf-8"))
+        users = pd.Index(pd.read_parquet(folder / "users.parquet")["user_id"].astype(str), name="user_id")
+        return cls(users, np.load(folder / "train_rows.npy"), matrix("history_input").tocsr(),
+                   matrix("history_latest").tocsr(), matrix("future").tocsc(), texts["future_texts"],
+                   np.load(folder / "future_vectors.npy"), texts["future_categories"],
+                   None if matrix("latest_share") is None else matrix("latest_share").tocsr())
 
 
 def category_parts(category: str) -> list[str]:
@@ -259,13 +254,13 @@ def expected_audience(log_odds: np.ndarray) -> int:
 
 
 class ForecastScorer:
-    def __init__(self, data: ForecastData, encode, settings: ForecastSettings | None = None):
+    def __init__(self, data: ForecastData, encode, config: ForecastConfig | None = None):
         self._category_index: tuple[np.ndarray, np.ndarray, np.ndarray, list[set[str]]] | None = None
         self._last_encoded: tuple[tuple[str, ...], np.ndarray] | None = None
         self._last_similarity: tuple[tuple[str, ...], np.ndarray] | None = None
         self.data = data
         self.encode = encode  # list[str] -> (n, d) array, the representation center's encoder
-        self.s = settings or ForecastSettings()
+        self.s = config or ForecastConfig()
 
     def _unit(self, texts: list[str]) -> np.ndarray:
         e = np.asarray(self.encode(texts), dtype=np.float32)
@@ -297,9 +292,9 @@ class ForecastScorer:
         (e.g. "Applied for Harbor Bank car loan" under "credit application" for "apply for a credit
         line") by at most `category_lift`. The cap matters: category names are short and can be
         ambiguous ("sports watch" is close to "watch NBA games"), so a category may only promote
-        texts that are relevant in their own right. On the 20k world's 13 demands mean find AUC
-        0.811 -> 0.855 (uncapped 0.842: NBA drops to 0.70); on their 26 held-out paraphrases
-        0.808 -> 0.824. A category on the other side of a transaction (`opposite_direction`) lifts
+        texts that are relevant in their own right (uncapped, a short category name drags in
+        unrelated texts; see docs/RESULTS.md for the measured effect, capped and uncapped). A
+        category on the other side of a transaction (`opposite_direction`) lifts
         nothing. `sentences[0]` is the demand as written (as `template_sentences` orders them)."""
         key = tuple(sentences)
         if self._last_similarity is not None and self._last_similarity[0] == key:  # few-shot asks twice
@@ -339,9 +334,7 @@ class ForecastScorer:
         matched text it did matches the demand - 1 at the best match, falling linearly to
         `edge_weight` at the margin's edge - rescaled so the pseudo-positives keep their total.
         A user who did only a borderline match ("Paid with wallet balance" for "wallet accounts
-        hackers take over") is weaker evidence. 20k world: mean find AUC 0.8559 -> 0.8572
-        (precision at the positive count 0.396 -> 0.403) on the 13 demands, 0.8297 -> 0.8304
-        (0.353 -> 0.358) on their 26 paraphrases; MovieLens unchanged (0.602)."""
+        hackers take over") is weaker evidence; the effect on find is in docs/RESULTS.md."""
         w = np.ones(len(y))
         if self.s.edge_weight >= 1.0 or not y.any() or not len(cols):
             return w

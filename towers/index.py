@@ -11,8 +11,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from targetbot.atomic import atomic_path
-from towers.config import IndexConfig
+from targetbot.core.atomic import atomic_path
+from targetbot.towers.config import IndexConfig
 
 
 def build_index(vectors: np.ndarray, cfg: IndexConfig) -> faiss.Index:

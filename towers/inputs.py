@@ -19,7 +19,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.preprocessing import QuantileTransformer
 
-from targetbot.workspace import Workspace
+from targetbot.core.workspace import Workspace
 
 DEFAULT_STEPS_PER_WINDOW = 10
 
@@ -59,6 +59,27 @@ class ProfileCodec:
         else:
             num = np.zeros((len(profiles), 0), dtype=np.float32)
         return cat, num
+
+    def to_dict(self) -> dict:
+        """Plain JSON (floats round-trip exactly): what a bundle stores instead of a pickle, so a
+        stored bundle does not depend on the module path of this class."""
+        qt = self.quantiles
+        q = None if qt is None else {"n_quantiles": int(qt.n_quantiles_), "quantiles": qt.quantiles_.tolist(),
+                                     "references": qt.references_.tolist()}
+        return {"categorical": list(self.categorical), "numeric": list(self.numeric), "vocab": self.vocab,
+                "quantiles": q}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ProfileCodec":
+        qt = None
+        if d.get("quantiles") is not None:
+            q = d["quantiles"]
+            qt = QuantileTransformer(n_quantiles=q["n_quantiles"], output_distribution="normal", random_state=0)
+            qt.n_quantiles_ = int(q["n_quantiles"])
+            qt.quantiles_ = np.asarray(q["quantiles"], dtype=np.float64)
+            qt.references_ = np.asarray(q["references"], dtype=np.float64)
+            qt.n_features_in_ = qt.quantiles_.shape[1]
+        return cls(list(d["categorical"]), list(d["numeric"]), {k: list(v) for k, v in d["vocab"].items()}, qt)
 
 
 @dataclass

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from towers.pooling import AttentionPool
+from targetbot.towers.pooling import AttentionPool
 
 
 class SearchEncoder(nn.Module):

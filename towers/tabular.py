@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from towers.losses import MaskedFeatureLoss, ReplacedTokenLoss
+from targetbot.towers.losses import MaskedFeatureLoss, ReplacedTokenLoss
 
 
 class ColumnTokens(nn.Module):

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from peft import LoraConfig, get_peft_model
 from torch import nn
 
-from targetbot.config import Settings
+from targetbot.core.config import Settings
 
 
 class PromptLearner(nn.Module):
@@ -36,17 +36,16 @@ class PromptLearner(nn.Module):
 
 
 class TextTower(nn.Module):
-    def __init__(self, out_dim: int, lora_rank: int = 8, max_tokens: int = 64, kind: str = "minilm",
-                 settings: Settings | None = None, lora_top_layers: int = 0):
+    def __init__(self, out_dim: int, settings: Settings, lora_rank: int = 8, max_tokens: int = 64,
+                 kind: str = "minilm", lora_top_layers: int = 0):
         super().__init__()
         from transformers import AutoModel, AutoTokenizer
 
-        settings = settings or Settings.from_env()
         if kind == "qwen":
-            from targetbot.models import llm_path
+            from targetbot.core.bundled import llm_path
             path, targets = llm_path(settings), ["q_proj", "v_proj"]
         else:
-            from targetbot.models import text_encoder_path
+            from targetbot.core.bundled import text_encoder_path
             path, targets = text_encoder_path(settings), ["query", "value"]
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         if self.tokenizer.pad_token is None:

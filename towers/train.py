@@ -20,15 +20,15 @@ import torch.nn.functional as F
 from scipy import sparse
 from tqdm.auto import tqdm
 
-from targetbot.errors import TargetbotError
-from targetbot.workspace import Workspace
-from towers.config import TowerConfig
-from towers.describe import future_statements
-from towers.inputs import ProfileCodec, UserInputs, build_inputs, item_vocabulary
-from towers.losses import ForecastLoss, InfoNCELoss, ModalityReconstructionLoss
-from towers.tabular import TabularPretrainer
-from towers.text_tower import TextTower
-from towers.user_tower import MODALITIES, UserTower, make_batch
+from targetbot.core.errors import TargetbotError
+from targetbot.core.workspace import Workspace
+from targetbot.towers.config import TowerConfig
+from targetbot.towers.describe import future_statements
+from targetbot.towers.inputs import ProfileCodec, UserInputs, build_inputs, item_vocabulary
+from targetbot.towers.losses import ForecastLoss, InfoNCELoss, ModalityReconstructionLoss
+from targetbot.towers.tabular import TabularPretrainer
+from targetbot.towers.text_tower import TextTower
+from targetbot.towers.user_tower import MODALITIES, UserTower, make_batch
 
 
 def eval_input_windows(ws: Workspace) -> list[str]:
@@ -82,7 +82,7 @@ def standardize(matrix: np.ndarray) -> np.ndarray:
     Sentence-encoder vectors share a large common component (every behaviour text is a short
     English sentence about a purchase or an app), so raw, unit-norm vectors of very different
     events sit close together, and a freshly initialised user tower maps every user to nearly
-    the same point (measured: mean pairwise cosine 0.9999 on the 20k world). Removing the mean
+    the same point (mean pairwise cosine close to 1). Removing the mean
     and rescaling gives the encoders inputs whose differences are as large as their values.
     """
     mu = matrix.mean(0, keepdims=True)

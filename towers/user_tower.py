@@ -10,12 +10,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from towers.behaviour import BehaviourEncoder
-from towers.config import TowerConfig
-from towers.fusion import Fusion
-from towers.inputs import UserInputs
-from towers.search import SearchEncoder
-from towers.tabular import TabularEncoder
+from targetbot.towers.behaviour import BehaviourEncoder
+from targetbot.towers.config import TowerConfig
+from targetbot.towers.fusion import Fusion
+from targetbot.towers.inputs import UserInputs
+from targetbot.towers.search import SearchEncoder
+from targetbot.towers.tabular import TabularEncoder
 
 MODALITIES = ("behaviour", "tabular", "search")
 

@@ -11,14 +11,14 @@ the cached plans without the LLM, which the executor makes deterministic.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import yaml
 
-from eval.registry import EvalContext, MethodOutput, TargetingMethod, register_method
+from targetbot.eval.registry import EvalContext, MethodOutput, TargetingMethod, register_method
+from targetbot.core.resources import package_path
 
-PARAPHRASES = Path(__file__).with_name("ask_paraphrases.yaml")
+PARAPHRASES = package_path("targetbot.eval", "methods", "ask_paraphrases.yaml")
 
 
 def marketer_request(scenario) -> str:
@@ -33,24 +33,24 @@ class AskMethod(TargetingMethod):
     description = "the agent: marketer paraphrase -> rewriter plan -> FIND + EGL fused (plans cached)"
 
     def prepare(self, ctx: EvalContext) -> None:
-        from agent.executor import Executor
-        from agent.planner import Planner
-        from agent.resources import Resources
+        from targetbot.agent.executor import Executor
+        from targetbot.agent.planner import Planner
+        from targetbot.agent.resources import Resources
 
-        res = Resources(ctx.ws)
+        res = Resources(ctx.ws, ctx.need_models())
         self.planner, self.executor = Planner(res, cache=True), Executor(res)
         self.rows = res.users.get_indexer(ctx.eval_users.astype(str))
 
     def score(self, scenario, ctx: EvalContext) -> MethodOutput:
-        from agent.executor import AskOptions
+        from targetbot.agent.executor import AskOptions
 
         request = marketer_request(scenario)
         plan, info = self.planner.plan(request)
         r = self.executor.execute(plan, request, AskOptions(record=False), info)
         fused = r.session.scores["fused"].copy()
-        fused[~r.session.state["eligible"]] -= 2.0  # filtered-out and excluded users rank last
+        fused[~r.session.state.eligible] -= 2.0  # filtered-out and excluded users rank last
         chosen = np.zeros(len(fused), dtype=bool)
-        chosen[r.session.state["audience"]["rows"]] = True
+        chosen[r.session.state.audience.rows] = True
         ok = self.rows >= 0
         scores = np.where(ok, fused[np.maximum(self.rows, 0)], -1.0)
         selected = np.where(ok, chosen[np.maximum(self.rows, 0)], False)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from eval.methods.find import _bundle_and_rows
-from eval.registry import EvalContext, MethodOutput, TargetingMethod, register_method
+from targetbot.eval.methods.find import _bundle_and_rows
+from targetbot.eval.registry import EvalContext, MethodOutput, TargetingMethod, register_method
 
 DRAWS = 5
 N_POS = N_NEG = 5
@@ -54,8 +54,8 @@ class FindFewShot(TargetingMethod):
     description = "FIND prompt tuning (CoOp context vectors, triplet loss) on 5 positive + 5 negative seeds"
 
     def score(self, scenario, ctx: EvalContext) -> MethodOutput:
-        from towers.fewshot import TuneConfig, tune_prompt, tuning_sentences
-        from towers.find import Query
+        from targetbot.towers.fewshot import TuneConfig, tune_prompt, tuning_sentences
+        from targetbot.towers.find import Query
 
         zs, rows = _bundle_and_rows(ctx)
         query = Query(tuning_sentences(scenario.demand), [])
@@ -73,7 +73,7 @@ class ForecastFewShot(TargetingMethod):
     description = "the zero-shot forecaster (towers/forecast.py) with the 5 + 5 seed users added as weighted examples"
 
     def score(self, scenario, ctx: EvalContext) -> MethodOutput:
-        from towers.find import Query
+        from targetbot.towers.find import Query
 
         zs, rows = _bundle_and_rows(ctx)
         query = Query.from_demand(scenario.demand)

@@ -5,21 +5,24 @@ users by its scorer's label-free rule (`ZeroShot.threshold`, documented in tower
 
 from __future__ import annotations
 
-from eval.registry import EvalContext, MethodOutput, TargetingMethod, register_method
+from targetbot.eval.registry import EvalContext, MethodOutput, TargetingMethod, register_method
 
 
 def _bundle_and_rows(ctx: EvalContext, scorer: str = "forecast"):
     key = f"_find_{scorer}"
     if key not in ctx.cache:
-        from towers.bundle import Bundle
-        from towers.find import ZeroShot
+        from targetbot.towers.bundle import Bundle
+        from targetbot.towers.find import ZeroShot
 
-        bundle = Bundle.load(ctx.ws)
+        from targetbot.towers.config import FindConfig
+
+        models = ctx.need_models()
+        bundle = Bundle.load(ctx.ws, models.settings)
         rows = bundle.users.get_indexer(ctx.eval_users)
         if (rows < 0).any():
-            from targetbot.errors import TargetbotError
+            from targetbot.core.errors import TargetbotError
             raise TargetbotError("the tower bundle does not cover every evaluation user: rebuild with 'targetbot build'")
-        ctx.cache[key] = (ZeroShot(bundle, scorer=scorer), rows)
+        ctx.cache[key] = (ZeroShot(bundle, models.encode, scorer, FindConfig.for_workspace(ctx.ws.root)), rows)
     return ctx.cache[key]
 
 
@@ -30,7 +33,7 @@ class FindZeroShot(TargetingMethod):
     scorer = "forecast"
 
     def score(self, scenario, ctx: EvalContext) -> MethodOutput:
-        from towers.find import Query
+        from targetbot.towers.find import Query
 
         zs, rows = _bundle_and_rows(ctx, self.scorer)
         scored = zs.score(Query.from_demand(scenario.demand))

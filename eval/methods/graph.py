@@ -7,7 +7,7 @@ encoder, cosine >= the expansion config's `semantic_match`; at most three). Each
 expanded `hops` hops; an entity's weight is its path score times `hop_decay ** hop`. A user's
 score is their preference for the weighted mean of the chosen entities' h_e, pooled over the
 user's entities as the graph config says (default `top_k`; `mean` is EGL Eq. 7's r_u · h_e —
-see egl.preference for why and the figures).
+see egl.preference for why, docs/RESULTS.md for the figures).
 
 Decision rule (no labels): select users whose score is at least 2 standard deviations above
 the mean score of all users with history.
@@ -18,11 +18,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from egl.build import ensure_graph
-from egl.expansion import SeedMatch, expand, graph_dictionary
-from egl.storage import load_graph
-from eval.registry import EvalContext, MethodOutput, TargetingMethod, register_method
-from targetbot.config import Settings
+from targetbot.egl.build import ensure_graph
+from targetbot.egl.expansion import SeedMatch, expand_with, graph_dictionary
+from targetbot.egl.storage import load_graph
+from targetbot.eval.registry import EvalContext, MethodOutput, TargetingMethod, register_method
 
 Z_RULE = 2.0
 
@@ -33,18 +32,12 @@ class GraphMethod(TargetingMethod):
     description = "EGL: seed entities from the demand, k-hop expansion, user-entity preference"
 
     def prepare(self, ctx: EvalContext) -> None:
-        settings = Settings.from_env()
-        self.cfg = ensure_graph(ctx.ws, settings)
+        self.models = ctx.need_models()
+        self.cfg = ensure_graph(ctx.ws, self.models)
         self.graph = load_graph(ctx.ws)
-        self.settings = settings
-        self._encoder = None
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        if self._encoder is None:
-            from targetbot.models import load_text_encoder
-
-            self._encoder = load_text_encoder(self.settings)
-        return self._encoder.encode(texts)
+        return self.models.encode(texts)
 
     def seeds(self, demand: str) -> list[SeedMatch]:
         g, ex = self.graph, self.cfg.expansion
@@ -66,7 +59,7 @@ class GraphMethod(TargetingMethod):
     def score(self, scenario, ctx: EvalContext) -> MethodOutput:
         g, ex = self.graph, self.cfg.expansion
         seeds = self.seeds(scenario.demand)
-        chosen = expand(g, seeds, ex.hops, ex.min_score, ex.max_per_node, ex.max_entities, ex.hub_share)
+        chosen = expand_with(g, seeds, ex)
         ids = [c.entity for c in chosen]
         pref = self.cfg.preference
         user_ids, s = g.preference(ids, [pref.entity_weight(c.score, c.hop) for c in chosen], pref)

@@ -16,7 +16,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from eval.registry import EvalContext, MethodOutput, TargetingMethod, register_method
+from targetbot.eval.registry import EvalContext, MethodOutput, TargetingMethod, register_method
 
 STOPWORDS = set("""
 a an the and or but not no of to in on at by for from with without into onto over under about as is are be been being

@@ -14,14 +14,9 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from eval.registry import EvalContext, MethodOutput, TargetingMethod, register_method
+from targetbot.eval.registry import EvalContext, MethodOutput, TargetingMethod, register_method
+from targetbot.towers.build import ABLATIONS
 
-ABLATIONS = {
-    "ablation-no-behaviour": {"align": {"modalities": ["tabular", "search"]}},
-    "ablation-no-tabular": {"align": {"modalities": ["behaviour", "search"]}},
-    "ablation-no-search": {"align": {"modalities": ["behaviour", "tabular"]}},
-    "ablation-concat": {"align": {"fusion": "concat"}},
-}
 
 
 def probe(emb: np.ndarray, ctx: EvalContext, scenario, rows_eval: np.ndarray, rows_train: np.ndarray) -> MethodOutput:
@@ -54,7 +49,7 @@ def _make(kind: str):
         description = f"linear probe on the {kind} embedding"
 
         def score(self, scenario, ctx: EvalContext) -> MethodOutput:
-            from eval.methods.find import _bundle_and_rows
+            from targetbot.eval.methods.find import _bundle_and_rows
 
             zs, _ = _bundle_and_rows(ctx)
             ev, tr = bundle_rows(ctx, zs.bundle)
@@ -72,9 +67,9 @@ def _make_ablation(name: str, overrides: dict):
         description = f"linear probe on the fused embedding of towers trained with {overrides}"
 
         def prepare(self, ctx: EvalContext) -> None:
-            from towers.build import ablation_bundle
+            from targetbot.towers.build import ablation_bundle
 
-            ctx.cache[f"_bundle_{name}"] = ablation_bundle(ctx.ws, overrides)
+            ctx.cache[f"_bundle_{name}"] = ablation_bundle(ctx.ws, ctx.models, overrides)
 
         def score(self, scenario, ctx: EvalContext) -> MethodOutput:
             bundle = ctx.cache[f"_bundle_{name}"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eval.registry import EvalContext, MethodOutput, TargetingMethod, register_method
+from targetbot.eval.registry import EvalContext, MethodOutput, TargetingMethod, register_method
 
 
 @register_method("random")

@@ -12,8 +12,8 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.feature_selection import chi2
 
-from eval.features import build_features
-from eval.registry import EvalContext, MethodOutput, TargetingMethod, register_method
+from targetbot.eval.features import build_features
+from targetbot.eval.registry import EvalContext, MethodOutput, TargetingMethod, register_method
 
 TOP_FEATURES = 300
 

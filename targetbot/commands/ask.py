@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from targetbot.commands.common import JsonOpt, WorkspaceOpt, console, emit_json, guard, out
-from targetbot.errors import TargetbotError
+from targetbot.commands.common import JsonOpt, WorkspaceOpt, console, emit_json, guard, models_for, out
+from targetbot.core.errors import TargetbotError
 
 SizeOpt = Annotated[Optional[int], typer.Option("--size", "-n", min=1, help="Audience size (overrides the plan's).")]
 MinExportOpt = Annotated[Optional[int], typer.Option("--min-export", min=1, help="Minimum exportable audience size "
@@ -19,16 +19,16 @@ UrlOpt = Annotated[Optional[str], typer.Option(help="Rewriter server (OpenAI-com
 ModelOpt = Annotated[Optional[str], typer.Option(help="Served model name with --url (default: targetbot-rewriter).")]
 
 
-def _agent(workspace: Optional[Path], min_export: Optional[int], url: Optional[str] = None,
+def _agent(ctx: typer.Context, workspace: Optional[Path], min_export: Optional[int], url: Optional[str] = None,
            model: Optional[str] = None, cache: bool = False):
-    from agent.config import AgentConfig
-    from agent.executor import Executor
-    from agent.planner import Planner
-    from agent.resources import Resources
-    from targetbot.workspace import Workspace
+    from targetbot.agent.config import AgentConfig
+    from targetbot.agent.executor import Executor
+    from targetbot.agent.planner import Planner
+    from targetbot.agent.resources import Resources
+    from targetbot.core.workspace import Workspace
 
     ws = Workspace.open(workspace)
-    res = Resources(ws, config=AgentConfig.for_workspace(ws.root, min_export_size=min_export))
+    res = Resources(ws, models_for(ctx), AgentConfig.for_workspace(ws.root, min_export_size=min_export))
     return Planner(res, cache=cache, url=url, model=model), Executor(res)
 
 
@@ -52,7 +52,7 @@ def read_plan_file(path: Path) -> dict:
 
 
 def _show(result, json_out: bool, message: str = "") -> None:
-    from agent.explain import render
+    from targetbot.agent.explain import render
 
     if json_out:
         emit_json(result.to_json())
@@ -71,6 +71,7 @@ def _show(result, json_out: bool, message: str = "") -> None:
 
 @guard
 def ask(
+    ctx: typer.Context,
     request: Annotated[Optional[str], typer.Argument(help="Who to target, in one sentence.")] = None,
     workspace: WorkspaceOpt = None,
     plan: Annotated[Optional[Path], typer.Option("--plan", help="Replay a plan (JSON file, or a run directory) "
@@ -93,11 +94,11 @@ def ask(
               targetbot ask -w ws "pet owners in first-tier cities" --size 500 --export pets.csv
               targetbot ask -w ws --plan ws/runs/<run_id>/plan.json --json
     """
-    from agent.executor import AskOptions
+    from targetbot.agent.executor import AskOptions
 
     if plan is None and request is None:
         raise TargetbotError("give a request in quotes, or --plan FILE to replay a plan")
-    planner, executor = _agent(workspace, min_export, url, model, cache_plans)
+    planner, executor = _agent(ctx, workspace, min_export, url, model, cache_plans)
     if plan is not None:
         p, info = read_plan_file(plan), {"plan_source": f"file {plan}"}
         request = request if request is not None else f"(replay of {plan})"
@@ -111,6 +112,7 @@ def ask(
 
 @guard
 def chat(
+    ctx: typer.Context,
     workspace: WorkspaceOpt = None,
     size: SizeOpt = None,
     min_export: MinExportOpt = None,
@@ -126,10 +128,10 @@ def chat(
 
     Example: targetbot chat -w ws
     """
-    from agent.chat import HELP, ChatSession
-    from agent.executor import AskOptions
+    from targetbot.agent.chat import HELP, ChatSession
+    from targetbot.agent.executor import AskOptions
 
-    planner, executor = _agent(workspace, min_export, url, model)
+    planner, executor = _agent(ctx, workspace, min_export, url, model)
     session = ChatSession(planner, executor, AskOptions(size=size))
     if not json_out:
         console.print(HELP)
@@ -160,6 +162,7 @@ def chat(
 
 @guard
 def batch(
+    ctx: typer.Context,
     demands: Annotated[Path, typer.Argument(help="CSV with a 'request' column (optional 'id', 'size').")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Directory for the audiences and summary.csv.")],
     workspace: WorkspaceOpt = None,
@@ -178,10 +181,10 @@ def batch(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from agent.batch import read_demands, run_batch
+    from targetbot.agent.batch import read_demands, run_batch
 
     rows = read_demands(demands)
-    planner, executor = _agent(workspace, min_export, url, model, cache_plans)
+    planner, executor = _agent(ctx, workspace, min_export, url, model, cache_plans)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
         task = bar.add_task("demands", total=len(rows))

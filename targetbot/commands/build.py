@@ -5,8 +5,11 @@ CLI stays quick to start and imports no model code it does not run. Adding a sta
 in STAGES (pipeline order: a stage may read what the stages before it built). A stage function
 is called as
 
-    fn(ws: Workspace, *, settings: Settings, profile: "quick" | "full", force: bool,
+    fn(ws: Workspace, *, models: ModelSource, profile: "quick" | "full", force: bool,
        progress: Callable[[str], None])
+
+(`models`: the invocation's settings and text encoder, loaded only if a stage needs it;
+targetbot.core.protocols.ModelSource)
 
 (`progress` prints a line of news on stderr; a stage may also draw a progress bar there when it
 is given one) and returns a dict with `status` ("built", or "skipped"/"up to date" when there
@@ -23,8 +26,8 @@ from typing import Annotated, Callable, NamedTuple, Optional
 
 import typer
 
-from targetbot.commands.common import JsonOpt, WorkspaceOpt, console, emit_json, guard, out
-from targetbot.errors import TargetbotError
+from targetbot.commands.common import JsonOpt, WorkspaceOpt, console, emit_json, guard, models_for, out
+from targetbot.core.errors import TargetbotError
 
 
 class Stage(NamedTuple):
@@ -38,9 +41,9 @@ class Stage(NamedTuple):
 
 
 STAGES: list[Stage] = [
-    Stage("content", "towers.content:build_stage", "representation center: embed every distinct event text once"),
-    Stage("towers", "towers.build:build_stage", "FIND user tower: pretrain, align with the text tower, embed and index users"),
-    Stage("graph", "egl.build:build_stage", "EGL entity graph: extract mentions, mine relations (candidates, ALPC ranking, ensemble), user preferences"),
+    Stage("content", "targetbot.towers.content:build_stage", "representation center: embed every distinct event text once"),
+    Stage("towers", "targetbot.towers.build:build_stage", "FIND user tower: pretrain, align with the text tower, embed and index users"),
+    Stage("graph", "targetbot.egl.build:build_stage", "EGL entity graph: extract mentions, mine relations (candidates, ALPC ranking, ensemble), user preferences"),
 ]
 
 
@@ -75,6 +78,7 @@ def _stage_list() -> str:
 
 @guard
 def build(
+    ctx: typer.Context,
     workspace: WorkspaceOpt = None,
     stage: Annotated[Optional[list[str]], typer.Option(
         "--stage", "-s", metavar="NAME", show_default=False,
@@ -85,25 +89,24 @@ def build(
     force: Annotated[bool, typer.Option("--force", help="Rebuild the selected stages even when up to date.")] = False,
     prune: Annotated[bool, typer.Option(
         "--prune", help="Afterwards delete old tower bundles: all but the current one and the probe suite's "
-                        "ablations of it (each config change leaves a bundle behind, ~100 MB at 20k users).")] = False,
+                        "ablations of it (each config change leaves a bundle behind).")] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Build the workspace's artifacts: the offline stages, in order, skipping those up to date.
 
     Prints each stage's status, what it did and its time. Artifacts go to WS/artifacts/<stage>/.
     """
-    from targetbot.config import Settings
-    from targetbot.workspace import Workspace
+    from targetbot.core.workspace import Workspace
 
     ws = Workspace.open(workspace)
-    settings = Settings.from_env()
+    models = models_for(ctx)
     selected = select_stages(stage)
     results = []
     total = time.perf_counter()
     for st in selected:
         console.print(f"[bold]{st.name}[/]: {st.help}")
         t = time.perf_counter()
-        result = st.load()(ws, settings=settings, profile=profile.value, force=force, progress=_news)
+        result = st.load()(ws, models=models, profile=profile.value, force=force, progress=_news)
         seconds = time.perf_counter() - t
         status = "skipped" if result.get("status") in ("skipped", "up to date") else str(result.get("status", "built"))
         summary = result.get("summary") or _summary(result)
@@ -111,7 +114,7 @@ def build(
         if not json_out:
             colour = "green" if status == "built" else "dim"
             out.print(f"  [{colour}]{status:<8}[/] {st.name:<10} {seconds:8.1f} s  {summary}")
-    pruned = _prune_towers(ws) if prune else []
+    pruned = _prune_towers(ws, models.settings.text_encoder) if prune else []
     total_s = time.perf_counter() - total
     if json_out:
         emit_json({"workspace": str(ws.root), "profile": profile.value, "stages": results, "seconds": round(total_s, 3),
@@ -122,13 +125,12 @@ def build(
     out.print(f"[bold]{ws.root}[/]: {len(results)} stage(s) in {total_s:.1f} s")
 
 
-def _prune_towers(ws) -> list[tuple[str, int]]:
-    """Old tower bundles out; the current one and its probe ablations (eval/methods/probe.py) stay."""
-    from eval.methods.probe import ABLATIONS
-    from towers.build import ablation_key
-    from towers.bundle import current_key, prune_bundles
+def _prune_towers(ws, text_encoder: str) -> list[tuple[str, int]]:
+    """Old tower bundles out; the current one and its probe ablations (towers.build.ABLATIONS) stay."""
+    from targetbot.towers.build import ABLATIONS, ablation_key
+    from targetbot.towers.bundle import current_key, prune_bundles
 
-    keep = {ablation_key(ws, over) for over in ABLATIONS.values()} if current_key(ws) else set()
+    keep = {ablation_key(ws, over, text_encoder) for over in ABLATIONS.values()} if current_key(ws) else set()
     return prune_bundles(ws, keep)
 
 

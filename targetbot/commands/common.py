@@ -1,9 +1,11 @@
-"""Shared CLI pieces: the workspace option, JSON output, and one-line errors."""
+"""Shared CLI pieces: settings and models for the command, the workspace option, JSON output,
+and one-line errors."""
 
 from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -11,7 +13,8 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 
-from targetbot.errors import TargetbotError
+from targetbot.core.config import Settings
+from targetbot.core.errors import TargetbotError
 
 console = Console(stderr=True)
 out = Console()
@@ -22,6 +25,42 @@ WorkspaceOpt = Annotated[
                  help="Workspace directory (or set TARGETBOT_WORKSPACE).", show_default=False),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+
+
+def settings_from_env(environ=None) -> Settings:
+    """The settings of this invocation: TARGETBOT_CACHE_DIR (else $XDG_CACHE_HOME/targetbot),
+    TARGETBOT_TEXT_ENCODER, TARGETBOT_LLM, TARGETBOT_SEED. The only place the environment is read."""
+    env = os.environ if environ is None else environ
+    values: dict = {}
+    if v := env.get("TARGETBOT_CACHE_DIR"):
+        values["cache_dir"] = Path(v)
+    elif v := env.get("XDG_CACHE_HOME"):
+        values["cache_dir"] = Path(v) / "targetbot"
+    if v := env.get("TARGETBOT_TEXT_ENCODER"):
+        values["text_encoder"] = v
+    if v := env.get("TARGETBOT_LLM"):
+        values["llm"] = v
+    if v := env.get("TARGETBOT_SEED"):
+        try:
+            values["seed"] = int(v)
+        except ValueError:
+            raise TargetbotError(f"TARGETBOT_SEED must be a whole number (got '{v}')") from None
+    return Settings(**values)
+
+
+def models_for(ctx: typer.Context | None):
+    """The invocation's models: what the caller passed as the app's `obj` (tests:
+    `CliRunner().invoke(app, args, obj=Models(...))`), else one built from the environment, kept on
+    the root context so every sub-command of one invocation shares it."""
+    from targetbot.agent.models import Models
+
+    root = ctx.find_root() if ctx is not None else None
+    if root is not None and isinstance(root.obj, Models):
+        return root.obj
+    models = Models(settings_from_env())
+    if root is not None:
+        root.obj = models
+    return models
 
 
 def guard(fn):

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from targetbot.commands.common import JsonOpt, WorkspaceOpt, console, emit_json, guard, out
-from targetbot.workspace import Workspace
+from targetbot.core.workspace import Workspace
 
 app = typer.Typer(help="Bring your own data: validate tables, or load a real public dataset as a workspace.",
                   no_args_is_help=True)
@@ -20,7 +20,7 @@ def validate(workspace: WorkspaceOpt = None, json_out: JsonOpt = False) -> None:
 
     Exit code 0 when the workspace is valid, 1 when problems were found.
     """
-    from targetbot.validate import errors, validate_workspace
+    from targetbot.core.validate import errors, validate_workspace
 
     ws = Workspace.open(workspace)
     problems = validate_workspace(ws)
@@ -89,8 +89,8 @@ def movielens(workspace: WorkspaceOpt = None, overwrite: OverwriteOpt = False, j
 
     Example: targetbot data movielens -w ml100k
     """
-    from targetbot.adapters.movielens import create_movielens_workspace
-    from targetbot.workspace import resolve_path
+    from targetbot.core.adapters.movielens import create_movielens_workspace
+    from targetbot.core.workspace import resolve_path
 
     root = resolve_path(workspace)
     with console.status("loading MovieLens-100K"):
@@ -117,8 +117,8 @@ def caravan(workspace: WorkspaceOpt = None, overwrite: OverwriteOpt = False, jso
 
     Example: targetbot data caravan -w caravan
     """
-    from targetbot.adapters.caravan import create_caravan_workspace
-    from targetbot.workspace import resolve_path
+    from targetbot.core.adapters.caravan import create_caravan_workspace
+    from targetbot.core.workspace import resolve_path
 
     root = resolve_path(workspace)
     with console.status("loading Caravan"):

@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from targetbot.commands.common import JsonOpt, WorkspaceOpt, console, emit_json, guard, out
-from targetbot.workspace import Workspace
+from targetbot.commands.common import JsonOpt, WorkspaceOpt, console, emit_json, guard, models_for, out
+from targetbot.core.workspace import Workspace
 
 app = typer.Typer(help="Evaluate: compute scenario labels, run benchmark suites of targeting methods.",
                   no_args_is_help=True)
@@ -28,7 +28,7 @@ def labels(
 
     Example: targetbot eval labels -w ws --scenario-file my_scenario.yaml --json
     """
-    from targetbot.scenarios import LabelContext, compute_labels, load_scenario, load_scenarios
+    from targetbot.core.scenarios import LabelContext, compute_labels, load_scenario, load_scenarios
 
     ws = Workspace.open(workspace)
     scenarios = [load_scenario(f) for f in scenario_file] if scenario_file else load_scenarios(ws.scenario_files())
@@ -54,6 +54,7 @@ def labels(
 @app.command("run")
 @guard
 def run(
+    ctx: typer.Context,
     workspace: WorkspaceOpt = None,
     suite: Annotated[str, typer.Option(help="zero-shot | few-shot | probe | graph | rewrite")] = "zero-shot",
     methods: Annotated[Optional[str], typer.Option(help="Comma-separated methods; default: every method of the suite.")] = None,
@@ -73,8 +74,8 @@ def run(
 
     Example: targetbot eval run -w ws --suite zero-shot --methods random,keyword,supervised
     """
-    from eval.report import markdown_report, summary_table
-    from eval.runner import run as run_any
+    from targetbot.eval.report import markdown_report, summary_table
+    from targetbot.eval.runner import run as run_any
 
     ws = Workspace.open(workspace)
     method_list = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
@@ -82,21 +83,22 @@ def run(
     options = {"requests": requests, "models": [m.strip() for m in models.split(",")] if models else None,
                "repeats": repeats}
     with console.status("evaluating") as status:
-        result = run_any(ws, suite, method_list, scenario_list, seed=seed,
-                         progress=lambda m: status.update(f"evaluating {m}"), options=options)
+        typed = run_any(ws, suite, models_for(ctx), method_list, scenario_list, seed=seed,
+                        progress=lambda m: status.update(f"evaluating {m}"), options=options)
+    result = typed.to_json()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
     run_dir = ws.runs_dir / f"eval-{suite}-{stamp}"
-    from targetbot.atomic import write_json, write_text
+    from targetbot.core.atomic import write_json, write_text
 
     write_json(run_dir / "result.json", result)
     result["run_dir"] = str(run_dir)
     if report:
-        write_text(report, markdown_report(result) if result["results"] and "scenario" in result["results"][0]
+        write_text(report, markdown_report(result) if typed.per_scenario
                    else "```json\n" + __import__("json").dumps(result, indent=2, default=str) + "\n```\n")
     if json_out:
         emit_json(result)
         return
-    if "summary" in result and result["results"] and "scenario" in result["results"][0]:
+    if typed.per_scenario and result["results"]:
         out.print(summary_table(result))
     else:
         emit_json({k: v for k, v in result.items() if k != "run_dir"})

@@ -8,9 +8,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from targetbot.commands.common import JsonOpt, WorkspaceOpt, console, emit_json, guard, out
-from targetbot.errors import TargetbotError
-from targetbot.workspace import Workspace
+from targetbot.commands.common import JsonOpt, WorkspaceOpt, console, emit_json, guard, models_for, out
+from targetbot.core.errors import TargetbotError
+from targetbot.core.workspace import Workspace
 
 TopK = Annotated[Optional[int], typer.Option("--top-k", "-k", min=1, help="Return the K best users instead of applying the decision rule.")]
 Threshold = Annotated[Optional[float], typer.Option(help="Return every user scoring at least this (range search).")]
@@ -26,16 +26,19 @@ def _print_audience(result: dict, shown: int = 10) -> None:
         out.print(f"  … {result['audience_size'] - shown:,} more (use --json for all)")
 
 
-def _zero_shot(ws: Workspace, scorer: str = "forecast"):
-    from towers.bundle import Bundle
-    from towers.find import ZeroShot
+def _zero_shot(ctx: typer.Context, ws: Workspace, scorer: str = "forecast"):
+    from targetbot.towers.bundle import Bundle
+    from targetbot.towers.config import FindConfig
+    from targetbot.towers.find import ZeroShot
 
+    models = models_for(ctx)
     with console.status("loading the user index and text tower"):
-        return ZeroShot(Bundle.load(ws), scorer=scorer)
+        return ZeroShot(Bundle.load(ws, models.settings), models.encode, scorer, FindConfig.for_workspace(ws.root))
 
 
 @guard
 def find(
+    ctx: typer.Context,
     demand: Annotated[str, typer.Argument(help="Who to target, in one sentence, e.g. 'users likely to rent phones'.")],
     workspace: WorkspaceOpt = None,
     template: Template = None,
@@ -58,13 +61,13 @@ def find(
 
     Example: targetbot find -w ws "users likely to rent phones" --exclude "phone repair technicians" -k 100
     """
-    from towers.find import Query
+    from targetbot.towers.find import Query
 
     ws = Workspace.open(workspace)
-    zs = _zero_shot(ws, scorer)
+    zs = _zero_shot(ctx, ws, scorer)
     learner, seeds = None, None
     if prompt:
-        from towers.fewshot import load_prompt, seed_rows, tuning_sentences
+        from targetbot.towers.fewshot import load_prompt, seed_rows, tuning_sentences
 
         learner, info = load_prompt(zs.bundle, prompt)
         if learner is None:  # a forecast record: the seed users join the forecaster's examples
@@ -103,6 +106,7 @@ def read_user_ids(path: Path) -> list[str]:
 
 @guard
 def tune(
+    ctx: typer.Context,
     demand: Annotated[str, typer.Argument(help="The demand the seed users illustrate.")],
     positives: Annotated[Path, typer.Option(help="File of positive seed user ids (one per line, or CSV with user_id).")],
     negatives: Annotated[Path, typer.Option(help="File of negative seed user ids.")],
@@ -127,14 +131,14 @@ def tune(
 
     Example: targetbot tune -w ws "users likely to rent phones" --positives pos.txt --negatives neg.txt
     """
-    from towers.fewshot import TuneConfig, save_prompt, seed_rows, tune_forecast, tune_prompt, tuning_sentences
-    from towers.find import Query, ZeroShot
+    from targetbot.towers.fewshot import TuneConfig, save_prompt, seed_rows, tune_forecast, tune_prompt, tuning_sentences
+    from targetbot.towers.find import Query, ZeroShot
 
     if scorer not in ("forecast", "tower"):
         raise TargetbotError(f"unknown scorer '{scorer}' (choose forecast or tower)")
     ws = Workspace.open(workspace)
     pos, neg = read_user_ids(positives), read_user_ids(negatives)
-    zs = _zero_shot(ws, scorer)
+    zs = _zero_shot(ctx, ws, scorer)
     name = name or re.sub(r"[^a-z0-9]+", "-", demand.lower()).strip("-")[:48] or "prompt"
     info = None
     if scorer == "forecast":
@@ -142,7 +146,7 @@ def tune(
             info = tune_forecast(zs, demand, pos, neg)
         if info is None:
             console.print("[yellow]nothing in the training users' future matches this demand: tuning the towers' prompt instead[/]")
-            zs = ZeroShot(zs.bundle, scorer="tower")  # the bundle and text tower are loaded already
+            zs = ZeroShot(zs.bundle, zs.encode, "tower", zs.config)  # the bundle and text tower are loaded already
     if info is not None:
         save_prompt(zs.bundle, name, None, info)
         result = {"demand": demand, **zs.audience(Query.from_demand(demand), top_k=top_k, threshold=threshold,

@@ -13,37 +13,18 @@ from typing import Annotated, Optional
 
 import typer
 
-from targetbot.commands.common import JsonOpt, WorkspaceOpt, emit_json, guard, out
-from targetbot.errors import TargetbotError
-from targetbot.workspace import Workspace
+from targetbot.commands.common import JsonOpt, WorkspaceOpt, emit_json, guard, models_for, out
+from targetbot.core.errors import TargetbotError
+from targetbot.core.workspace import Workspace
 
 app = typer.Typer(help="Entity graph (EGL): expand seed phrases into related entities, target users who prefer them.",
                   no_args_is_help=True)
 
-_ENCODERS: dict = {}
+def _encode(ctx: typer.Context):
+    """Seed phrases that match no name or alias are embedded (the encoder loads on first need only)."""
+    from targetbot.egl.expansion import single_threaded
 
-
-def _encoder():
-    """The text encoder's `encode` for seed phrases, loaded once per process. It runs on one torch
-    thread: a few short phrases gain nothing from more, and on a busy two-core machine two threads
-    wait on each other (~1 s per phrase instead of ~35 ms, measured by bench/graph_expand_latency.py)."""
-    from egl.build import torch_threads
-    from targetbot.config import Settings
-    from targetbot.models import load_text_encoder
-
-    if "enc" not in _ENCODERS:
-        _ENCODERS["enc"] = load_text_encoder(Settings.from_env())
-    model = _ENCODERS["enc"]
-
-    def encode(texts: list[str]):
-        with torch_threads(1):
-            return model.encode(texts)
-    return encode
-
-
-def _encode(texts: list[str]):
-    """Embed seed phrases that match no name or alias (the encoder loads on first need only)."""
-    return _encoder()(texts)
+    return single_threaded(models_for(ctx).encode)
 
 
 def _split(values: list[str]) -> list[str]:
@@ -51,28 +32,6 @@ def _split(values: list[str]) -> list[str]:
     for v in values:
         out.extend(p.strip() for p in v.split(",") if p.strip())
     return out
-
-
-def expand_phrases(ws: Workspace, phrases: list[str], hops: int | None = None,
-                   min_score: list[float] | None = None, max_entities: int | None = None,
-                   encode=None) -> dict:
-    """The `graph expand --json` object for `phrases` (used by the CLI, the agent and the benchmark)."""
-    from egl.config import GraphConfig
-    from egl.expansion import as_rows, expand, match_seeds
-    from egl.storage import load_graph
-
-    if not phrases:
-        raise TargetbotError("give at least one seed phrase, e.g. targetbot graph expand -w WS \"NBA\"")
-    graph = load_graph(ws)
-    ex = GraphConfig.for_workspace(ws.root).expansion
-    hops = ex.hops if hops is None else hops
-    if hops < 0 or hops > 4:
-        raise TargetbotError(f"--hops must be between 0 and 4 (got {hops})")
-    seeds = match_seeds(graph, phrases, ex.semantic_match, encode if encode is not None else _encode)
-    rows = as_rows(graph, expand(graph, seeds, hops, ex.min_score if min_score is None else min_score,
-                                 ex.max_per_node, ex.max_entities if max_entities is None else max_entities,
-                                 ex.hub_share))
-    return {"seeds": [graph.names[s.entity] for s in seeds], "entities": rows}
 
 
 def _parse_scores(text: str | None) -> list[float] | None:
@@ -90,6 +49,7 @@ def _parse_scores(text: str | None) -> list[float] | None:
 @app.command("expand")
 @guard
 def expand_cmd(
+    ctx: typer.Context,
     seeds: Annotated[list[str], typer.Argument(help="Seed phrases: entity names, aliases or free text (comma-separated or several).")],
     workspace: WorkspaceOpt = None,
     hops: Annotated[Optional[int], typer.Option(help="Hops to expand (default from the graph config: 2).")] = None,
@@ -101,8 +61,14 @@ def expand_cmd(
 
     Example: targetbot graph expand -w ws "NBA" --hops 2
     """
+    from targetbot.egl.config import GraphConfig
+    from targetbot.egl.expansion import expand_phrases
+    from targetbot.egl.storage import load_graph
+
     ws = Workspace.open(workspace)
-    result = expand_phrases(ws, _split(seeds), hops, _parse_scores(min_score), limit)
+    graph = load_graph(ws)
+    result = expand_phrases(graph, GraphConfig.for_workspace(ws.root).expansion, _split(seeds), _encode(ctx), hops,
+                            _parse_scores(min_score), limit)
     if json_out:
         emit_json(result)
         return
@@ -121,6 +87,7 @@ def expand_cmd(
 @app.command("users")
 @guard
 def users_cmd(
+    ctx: typer.Context,
     entities: Annotated[str, typer.Option("--entities", "-e", help="Comma-separated entities (names or aliases).")],
     workspace: WorkspaceOpt = None,
     top_k: Annotated[int, typer.Option("--top-k", "-k", help="How many users to return.")] = 100,
@@ -136,10 +103,10 @@ def users_cmd(
 
     Example: targetbot graph users -w ws --entities "NBA,Los Angeles Lakers" --top-k 50
     """
-    from egl.config import GraphConfig
-    from egl.expansion import match_seeds
-    from egl.preference import top_users
-    from egl.storage import load_graph
+    from targetbot.egl.config import GraphConfig
+    from targetbot.egl.expansion import match_seeds
+    from targetbot.egl.preference import top_users
+    from targetbot.egl.storage import load_graph
 
     if top_k < 1:
         raise TargetbotError(f"--top-k must be at least 1 (got {top_k})")
@@ -149,7 +116,7 @@ def users_cmd(
     if not phrases:
         raise TargetbotError("--entities is empty: give entity names separated by commas")
     cfg = GraphConfig.for_workspace(ws.root)
-    seeds = match_seeds(graph, phrases, cfg.expansion.semantic_match, _encode)
+    seeds = match_seeds(graph, phrases, cfg.expansion.semantic_match, _encode(ctx))
     ids = [s.entity for s in seeds]
     pref = cfg.preference
     user_ids, scores = graph.preference(ids, None, pref, pooling=pooling)
@@ -180,9 +147,9 @@ def show_cmd(
 
     Example: targetbot graph show -w ws "Los Angeles Lakers"
     """
-    from egl.config import GraphConfig
-    from egl.expansion import match_seeds
-    from egl.storage import load_graph
+    from targetbot.egl.config import GraphConfig
+    from targetbot.egl.expansion import match_seeds
+    from targetbot.egl.storage import load_graph
 
     ws = Workspace.open(workspace)
     graph = load_graph(ws)

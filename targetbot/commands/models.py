@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
-from targetbot.commands.common import JsonOpt, console, emit_json, guard, out
-from targetbot.config import BUNDLED_LLM, BUNDLED_TEXT_ENCODER, Settings
-from targetbot.errors import TargetbotError
+from targetbot.commands.common import JsonOpt, console, emit_json, guard, models_for, out
+from targetbot.core.config import BUNDLED_LLM, BUNDLED_TEXT_ENCODER, Settings
+from targetbot.core.errors import TargetbotError
 
 
 def _size(path: Path | None) -> int | None:
@@ -32,7 +32,7 @@ def _human(n: float | None) -> str:
 
 
 def _text_encoder(settings: Settings, load: bool, say) -> dict[str, Any]:
-    from targetbot import models as m
+    from targetbot.core import bundled as m
 
     row: dict[str, Any] = {"name": "text-encoder", "kind": "text-encoder", "spec": settings.text_encoder,
                            "path": None, "available": False, "verified": None, "size_bytes": None,
@@ -47,7 +47,9 @@ def _text_encoder(settings: Settings, load: bool, say) -> dict[str, Any]:
             row["note"] = "no published checksum for the bundled MiniLM; verified is null"
         if load:
             say(f"loading text encoder {settings.text_encoder}")
-            enc = m.TextEncoder(settings)
+            from targetbot.towers.text_encoder import TextEncoder
+
+            enc = TextEncoder(settings)
             row.update(available=True, load_seconds=round(enc.load_seconds, 3), dim=enc.dim)
     except TargetbotError as e:
         row.update(available=False, error=str(e))
@@ -55,7 +57,7 @@ def _text_encoder(settings: Settings, load: bool, say) -> dict[str, Any]:
 
 
 def _llm(settings: Settings, load: bool, say) -> dict[str, Any]:
-    from targetbot import models as m
+    from targetbot.core import bundled as m
 
     row: dict[str, Any] = {"name": "llm", "kind": "llm", "spec": settings.llm, "path": None, "available": False,
                            "verified": None, "size_bytes": None, "load_seconds": None, "error": None}
@@ -83,7 +85,9 @@ def _llm(settings: Settings, load: bool, say) -> dict[str, Any]:
             local = Path(path).expanduser()
             row.update(available=local.is_dir() or None, size_bytes=_size(local) if local.exists() else None)
         if load:
-            model, _tok = m.load_llm(settings, progress=say)
+            from targetbot.rewrite.llm import load_llm
+
+            model, _tok = load_llm(settings, progress=say)
             row.update(available=True, load_seconds=round(model.targetbot_load_seconds, 3),
                        parameters=int(sum(p.numel() for p in model.parameters())), dtype=str(model.dtype))
             del model
@@ -96,6 +100,7 @@ def _llm(settings: Settings, load: bool, say) -> dict[str, Any]:
 
 @guard
 def models(
+    ctx: typer.Context,
     json_out: JsonOpt = False,
     no_load: Annotated[bool, typer.Option("--no-load", help="Do not load (or convert) the models; "
                                           "the Qwen checksum is still verified.")] = False,
@@ -106,7 +111,7 @@ def models(
 
     Choose other models with TARGETBOT_TEXT_ENCODER / TARGETBOT_LLM (a local folder, or a hub id where a hub is reachable) and the cache location with TARGETBOT_CACHE_DIR. Exits with code 2 if a configured model is unusable.
     """
-    settings = Settings.from_env()
+    settings = models_for(ctx).settings
     load = not no_load
 
     def say(msg: str) -> None:

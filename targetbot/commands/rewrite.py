@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from typer.core import TyperGroup
 
-from targetbot.commands.common import JsonOpt, WorkspaceOpt, console, emit_json, guard, out
+from targetbot.commands.common import JsonOpt, WorkspaceOpt, console, emit_json, guard, models_for, out
 
 
 class _DefaultToRewrite(TyperGroup):
@@ -30,9 +30,9 @@ def _catalog(workspace: Optional[Path], adapter: Optional[Path]):
     """The catalog from the workspace when one is given/set, else the one stored with the adapter."""
     import os
 
-    from rewrite.catalog import Catalog
-    from rewrite.config import BUNDLED_ADAPTER_DIR
-    from targetbot.workspace import Workspace
+    from targetbot.rewrite.catalog import Catalog
+    from targetbot.rewrite.config import BUNDLED_ADAPTER_DIR
+    from targetbot.core.workspace import Workspace
 
     if workspace is not None or os.environ.get("TARGETBOT_WORKSPACE"):
         return Catalog.from_workspace(Workspace.open(workspace)), Workspace.open(workspace)
@@ -41,9 +41,9 @@ def _catalog(workspace: Optional[Path], adapter: Optional[Path]):
 
 
 def _adapter(ws, adapter: Optional[Path], no_adapter: bool) -> Optional[Path]:
-    from rewrite.config import BUNDLED_ADAPTER_DIR
-    from rewrite.train import workspace_adapter_dir
-    from targetbot.errors import TargetbotError
+    from targetbot.rewrite.config import BUNDLED_ADAPTER_DIR
+    from targetbot.rewrite.train import workspace_adapter_dir
+    from targetbot.core.errors import TargetbotError
 
     if no_adapter:
         return None
@@ -53,13 +53,14 @@ def _adapter(ws, adapter: Optional[Path], no_adapter: bool) -> Optional[Path]:
         return workspace_adapter_dir(ws)
     if (BUNDLED_ADAPTER_DIR / "adapter_config.json").is_file():
         return BUNDLED_ADAPTER_DIR
-    raise TargetbotError(f"no rewriter adapter: run 'targetbot build' or 'python -m rewrite.train -w WS' "
+    raise TargetbotError(f"no rewriter adapter: run 'targetbot rewrite train -w WS' "
                          f"(looked in the workspace and {BUNDLED_ADAPTER_DIR})")
 
 
 @app.command("run", hidden=True)
 @guard
 def run(
+    ctx: typer.Context,
     request: Annotated[str, typer.Argument(help="The marketer's request, in quotes.")],
     workspace: WorkspaceOpt = None,
     adapter: Annotated[Optional[Path], typer.Option(help="LoRA adapter folder (default: workspace's, else bundled).")] = None,
@@ -69,10 +70,10 @@ def run(
     json_out: JsonOpt = False,
 ) -> None:
     """Print the TargetingPlan for a request (validated; one repair attempt, then a clear error)."""
-    from rewrite.client import InProcessChat, OpenAIChat, Rewriter
-    from rewrite.config import SERVED_NAME
-    from rewrite.messages import MAX_REQUEST_CHARS, sanitize_request
-    from targetbot.errors import TargetbotError
+    from targetbot.rewrite.client import InProcessChat, OpenAIChat, Rewriter
+    from targetbot.rewrite.config import SERVED_NAME
+    from targetbot.rewrite.messages import MAX_REQUEST_CHARS, sanitize_request
+    from targetbot.core.errors import TargetbotError
 
     clean = sanitize_request(request)
     if not clean:
@@ -85,11 +86,11 @@ def run(
     if url:
         chat, name = OpenAIChat(url), model or (SERVED_NAME if not base else "base")
     else:
-        from rewrite.engine_local import LocalEngine
+        from targetbot.rewrite.engine_local import LocalEngine
 
         ad = _adapter(ws, adapter, base)
         with console.status("loading the rewriter"):
-            engine = LocalEngine(adapter=ad, merge=True)
+            engine = LocalEngine(models_for(ctx).settings, adapter=ad, merge=True)
         chat, name = InProcessChat(engine), engine.models()[0]
     rw = Rewriter(chat, catalog, name, prompt="full" if base else "tuned")
     with console.status("rewriting"):
@@ -110,6 +111,7 @@ def run(
 @app.command("serve")
 @guard
 def serve(
+    ctx: typer.Context,
     engine: Annotated[str, typer.Option(help="local (CPU, in-process transformers + peft) | vllm (GPU)")] = "local",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8011,
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
@@ -124,8 +126,8 @@ def serve(
     Example: targetbot rewrite serve --engine local --port 8011
     then:    OpenAI(base_url="http://127.0.0.1:8011/v1", api_key="EMPTY")
     """
-    from rewrite.config import ServeConfig
-    from targetbot.errors import TargetbotError
+    from targetbot.rewrite.config import ServeConfig
+    from targetbot.core.errors import TargetbotError
 
     if engine not in ("local", "vllm"):
         raise TargetbotError(f"unknown engine '{engine}' (use local or vllm)")
@@ -133,14 +135,13 @@ def serve(
     catalog, ws = _catalog(workspace, adapter)
     ad = _adapter(ws, adapter, False)
     if engine == "vllm":
-        from rewrite.engine_vllm import run_vllm, vllm_command
-        from targetbot.config import Settings
-        from targetbot.models import llm_path
+        from targetbot.rewrite.engine_vllm import run_vllm, vllm_command
+        from targetbot.core.bundled import llm_path
 
-        settings = Settings.from_env()
+        settings = models_for(ctx).settings
         base_model = llm_path(settings)
         if merge and not (print_command or json_out):
-            from rewrite.engine_vllm import merged_model_dir
+            from targetbot.rewrite.engine_vllm import merged_model_dir
 
             with console.status("merging the LoRA into the base weights"):
                 base_model = str(merged_model_dir(base_model, ad, settings.cache_dir / "rewriter-merged", settings))
@@ -151,11 +152,11 @@ def serve(
             emit_json({"command": cmd}) if json_out else out.print(" ".join(cmd), soft_wrap=True)
             return
         raise typer.Exit(run_vllm(cmd))
-    from rewrite.engine_local import LocalEngine
-    from rewrite.server import make_server
+    from targetbot.rewrite.engine_local import LocalEngine
+    from targetbot.rewrite.server import make_server
 
     with console.status("loading the rewriter"):
-        eng = LocalEngine(adapter=ad, merge=merge)
+        eng = LocalEngine(models_for(ctx).settings, adapter=ad, merge=merge)
     eng.add_aliases(catalog.aliases())  # entity slots snap aliases of the served catalog
     srv = make_server(eng, host, port)
     console.print(f"serving {', '.join(eng.models())} at http://{host}:{srv.server_address[1]}/v1 (Ctrl-C stops)")
@@ -163,3 +164,43 @@ def serve(
         srv.serve_forever()
     finally:
         srv.server_close()
+
+
+@app.command("train")
+@guard
+def train(
+    ctx: typer.Context,
+    workspace: WorkspaceOpt = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Adapter folder to write (default: the "
+                                                     "workspace's, WS/artifacts/rewrite/adapter).")] = None,
+    recipe: Annotated[str, typer.Option(help="cpu: top-8-layer rank-8 LoRA that finishes on a 2-core CPU; "
+                                        "gpu: all layers, rank 16, bf16, more data.")] = "cpu",
+    seed: Annotated[Optional[int], typer.Option(help="Seed for synthesis and training (default: the recipe's).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Train the rewriter's LoRA adapter on dialogues synthesized from the workspace's catalog (two-stage SFT).
+
+    Example: targetbot rewrite train -w ws            (then targetbot ask -w ws uses it)
+             targetbot rewrite train -w ws --out rewrite/adapters/default   (the versioned adapter)
+    """
+    from targetbot.core.errors import TargetbotError
+    from targetbot.core.workspace import Workspace
+    from targetbot.rewrite.catalog import Catalog
+    from targetbot.rewrite.config import TrainConfig
+    from targetbot.rewrite.train import train_rewriter, workspace_adapter_dir
+
+    if recipe not in ("cpu", "gpu"):
+        raise TargetbotError(f"unknown recipe '{recipe}' (use cpu or gpu)")
+    ws = Workspace.open(workspace)
+    cfg = TrainConfig.cpu() if recipe == "cpu" else TrainConfig.gpu()
+    if seed is not None:
+        cfg = cfg.model_copy(update={"seed": seed})
+    target = out_dir or workspace_adapter_dir(ws)
+    meta = train_rewriter(Catalog.from_workspace(ws), target, models_for(ctx).settings, cfg,
+                          progress=lambda m: console.print(f"  {m}", highlight=False))
+    summary = {"adapter": str(target), **{k: meta[k] for k in ("stages", "seconds_total", "data", "trainable_params")}}
+    if json_out:
+        emit_json(summary)
+        return
+    out.print(f"adapter written to {target} in {meta['seconds_total']:.0f} s "
+              f"({meta['trainable_params']:,} trainable parameters)")

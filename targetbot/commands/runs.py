@@ -19,8 +19,8 @@ def list_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Runs, newest first."""
-    from agent.runs import list_runs
-    from targetbot.workspace import Workspace
+    from targetbot.agent.runs import list_runs
+    from targetbot.core.workspace import Workspace
 
     ws = Workspace.open(workspace)
     runs = list_runs(ws, include_eval=all_runs)
@@ -47,8 +47,8 @@ def show_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """One run: request, plan, tool calls, versions, audience summary."""
-    from agent.runs import show_run
-    from targetbot.workspace import Workspace
+    from targetbot.agent.runs import show_run
+    from targetbot.core.workspace import Workspace
 
     info = show_run(Workspace.open(workspace), run_id)
     if json_out or "plan" not in info:

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from targetbot.commands.common import JsonOpt, WorkspaceOpt, console, emit_json, guard, out
-from targetbot.workspace import Workspace, resolve_path
+from targetbot.core.workspace import Workspace, resolve_path
 
 app = typer.Typer(help="The world simulator: a deterministic workspace with the 13-scenario benchmark.",
                   no_args_is_help=True)
@@ -30,7 +30,7 @@ def generate(
 
     Example: targetbot world generate -w ws --users 20000 --seed 7
     """
-    from targetbot.world.generate import WorldConfig, generate_world
+    from targetbot.core.world.generate import WorldConfig, generate_world
 
     root = resolve_path(workspace)
     cfg = WorldConfig(users=users, seed=seed, signal=signal, noise=noise, hard_negative_rate=hard_negative_rate,
@@ -51,7 +51,7 @@ def generate(
 @guard
 def stats(workspace: WorkspaceOpt = None, json_out: JsonOpt = False) -> None:
     """Sizes of the workspace and every scenario's prevalence and hard negatives."""
-    from targetbot.scenarios import LabelContext, compute_labels, load_scenarios
+    from targetbot.core.scenarios import LabelContext, compute_labels, load_scenarios
 
     ws = Workspace.open(workspace)
     ctx = LabelContext.load(ws)

@@ -13,39 +13,41 @@ import yaml
 from tests.egl.conftest import TINY as GRAPH_TINY
 from tests.egl.conftest import HashingEncoder
 from tests.towers.test_pipeline import TINY as TOWERS_TINY
-from tests.towers.test_pipeline import FakeEncoder384
 
 
 @pytest.fixture(scope="session")
 def agent_world_path(small_world_path, tmp_path_factory):
-    import targetbot.models
-    import towers.content as content
-    from egl.build import build_graph
-    from targetbot.config import Settings
-    from targetbot.workspace import Workspace
-    from towers.build import build_towers
-    from towers.config import TowerConfig
+    import targetbot.towers.content as content
+    from targetbot.core.workspace import Workspace
+    from targetbot.egl.build import build_graph
+    from targetbot.towers.build import build_towers
+    from targetbot.towers.config import TowerConfig
+    from tests.towers.test_pipeline import fake_models as content_models
 
     dst = tmp_path_factory.mktemp("agent") / "ws"
     shutil.copytree(small_world_path, dst)
     (dst / "egl.yaml").write_text(yaml.safe_dump(GRAPH_TINY))
     ws = Workspace.open(dst)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(content, "load_text_encoder", lambda settings=None: FakeEncoder384())
-        mp.setattr(targetbot.models, "load_text_encoder", lambda settings=None: HashingEncoder())
-        content.build_stage(ws, settings=Settings(), progress=False)
-        build_towers(ws, Settings(), config=TowerConfig.from_name("quick", **TOWERS_TINY))
-        build_graph(ws, progress=None)
+    content.build_stage(ws, models=content_models(), progress=False)  # fake content vectors
+    build_towers(ws, content_models(), config=TowerConfig.from_name("quick", **TOWERS_TINY))
+    build_graph(ws, agent_models(), progress=None)
     return dst
 
 
-@pytest.fixture
-def agent_ws(agent_world_path, tmp_path, monkeypatch):
-    """A private copy (runs are written into it), with the hashing encoder for phrase matching."""
-    import targetbot.models
-    from targetbot.workspace import Workspace
+def agent_models(rewriter=None):
+    """Models for the agent tests: the hashing encoder for phrases and forecasts, and optionally a
+    rewriter factory (res, url=None, model=None) -> rewriter."""
+    from targetbot.agent.models import Models
+    from targetbot.core.config import Settings
 
-    monkeypatch.setattr(targetbot.models, "load_text_encoder", lambda settings=None: HashingEncoder())
+    return Models(Settings(), text_encoder=HashingEncoder(), rewriter=rewriter)
+
+
+@pytest.fixture
+def agent_ws(agent_world_path, tmp_path):
+    """A private copy (runs are written into it)."""
+    from targetbot.core.workspace import Workspace
+
     dst = tmp_path / "ws"
     shutil.copytree(agent_world_path, dst, ignore=shutil.ignore_patterns("runs"))
     (dst / "runs").mkdir()
@@ -63,9 +65,9 @@ class FakeRewriter:
         self.catalog, self.plan, self.seen = catalog, plan, []
 
     def rewrite(self, request: str):
-        from rewrite.client import RewriteResult
-        from rewrite.messages import build_messages
-        from rewrite.plan import parse_plan
+        from targetbot.rewrite.client import RewriteResult
+        from targetbot.rewrite.messages import build_messages
+        from targetbot.rewrite.plan import parse_plan
 
         self.seen.extend(m["content"] for m in build_messages(request))
         plan = self.plan(request) if callable(self.plan) else self.plan
@@ -75,14 +77,14 @@ class FakeRewriter:
 
 @pytest.fixture
 def make_agent(agent_ws):
-    from agent.executor import Executor
-    from agent.planner import Planner
-    from agent.resources import Resources
+    from targetbot.agent.executor import Executor
+    from targetbot.agent.planner import Planner
+    from targetbot.agent.resources import Resources
 
     def make(plan, **config):
-        from agent.config import AgentConfig
+        from targetbot.agent.config import AgentConfig
 
-        res = Resources(agent_ws, config=AgentConfig.for_workspace(agent_ws.root, **config))
+        res = Resources(agent_ws, agent_models(), AgentConfig.for_workspace(agent_ws.root, **config))
         rw = FakeRewriter(res.catalog, plan)
         return Planner(res, rewriter=rw), Executor(res), rw
 

@@ -5,16 +5,25 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-import agent.planner
 from targetbot.cli import app
-from tests.agent.conftest import FakeRewriter
+from tests.agent.conftest import FakeRewriter, agent_models
 
 runner = CliRunner()
 PLAN = {"demands": [{"family": "purchase", "items": ["phone rental"]}]}
 
 
+class FakeLLM:
+    """Drives the CLI with models whose rewriter factory makes fake rewriters (kept in `made`)."""
+
+    def __init__(self, factory, made):
+        self.factory, self.made = factory, made
+
+    def invoke(self, args, **kw):
+        return runner.invoke(app, args, obj=agent_models(rewriter=self.factory), **kw)
+
+
 @pytest.fixture
-def fake_llm(monkeypatch):
+def fake_llm():
     """Every planner in these commands gets a fake rewriter: plans by keyword, no model load."""
 
     def plan_for(request: str):
@@ -33,12 +42,11 @@ def fake_llm(monkeypatch):
         made.append(FakeRewriter(res.catalog, plan_for))
         return made[-1]
 
-    monkeypatch.setattr(agent.planner, "default_rewriter", factory)
-    return made
+    return FakeLLM(factory, made)
 
 
 def test_ask_json_contract_and_replay(agent_ws, fake_llm, tmp_path):
-    r = runner.invoke(app, ["ask", "-w", str(agent_ws.root), "users likely to rent phones", "--json", "--size", "60",
+    r = fake_llm.invoke(["ask", "-w", str(agent_ws.root), "users likely to rent phones", "--json", "--size", "60",
                             "--export", str(tmp_path / "a.csv")])
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
@@ -48,14 +56,14 @@ def test_ask_json_contract_and_replay(agent_ws, fake_llm, tmp_path):
     assert all(set(c) == {"tool", "args"} for c in out["tool_calls"])
     assert out["plan"] == {**PLAN, "phrasing": ["users likely to rent phones"]}
     run = agent_ws.runs_dir / out["run_id"]
-    r2 = runner.invoke(app, ["ask", "-w", str(agent_ws.root), "--plan", str(run / "plan.json"), "--json", "--size", "60"])
+    r2 = fake_llm.invoke(["ask", "-w", str(agent_ws.root), "--plan", str(run / "plan.json"), "--json", "--size", "60"])
     assert r2.exit_code == 0, r2.output
     assert json.loads(r2.stdout)["audience"]["users"] == out["audience"]["users"]
-    assert len(fake_llm) == 1  # the replay never built a rewriter
+    assert len(fake_llm.made) == 1  # the replay never built a rewriter
 
 
 def test_ask_human_output_explains(agent_ws, fake_llm):
-    r = runner.invoke(app, ["ask", "-w", str(agent_ws.root), "users likely to rent phones", "--size", "80"])
+    r = fake_llm.invoke(["ask", "-w", str(agent_ws.root), "users likely to rent phones", "--size", "80"])
     assert r.exit_code == 0, r.output
     for part in ("template sentences", "The user will rent phones.", "future behaviour FIND forecasts",
                  "reasoning path", "filters", "tool calls", "audience", "histogram", "example users"):
@@ -68,12 +76,12 @@ def test_ask_human_output_explains(agent_ws, fake_llm):
     ([], "give a request"),
 ])
 def test_ask_errors_are_one_line(agent_ws, fake_llm, args, message):
-    r = runner.invoke(app, ["ask", "-w", str(agent_ws.root), *args])
+    r = fake_llm.invoke(["ask", "-w", str(agent_ws.root), *args])
     assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output
 
 
 def test_ask_without_a_valid_plan_targets_the_words_and_says_so(agent_ws, fake_llm):
-    r = runner.invoke(app, ["ask", "-w", str(agent_ws.root), "users who like boom", "--json"])
+    r = fake_llm.invoke(["ask", "-w", str(agent_ws.root), "users who like boom", "--json"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert out["plan"]["demands"] == [{"family": "search", "queries": ["like boom"]}]
@@ -81,13 +89,13 @@ def test_ask_without_a_valid_plan_targets_the_words_and_says_so(agent_ws, fake_l
 
 
 def test_runs_list_and_show(agent_ws, fake_llm):
-    runner.invoke(app, ["ask", "-w", str(agent_ws.root), "users likely to rent phones"])
-    r = runner.invoke(app, ["runs", "list", "-w", str(agent_ws.root), "--json"])
+    fake_llm.invoke(["ask", "-w", str(agent_ws.root), "users likely to rent phones"])
+    r = fake_llm.invoke(["runs", "list", "-w", str(agent_ws.root), "--json"])
     runs = json.loads(r.stdout)
     assert len(runs) == 1 and runs[0]["kind"] == "ask"
-    r = runner.invoke(app, ["runs", "show", "-w", str(agent_ws.root), runs[0]["run_id"], "--json"])
+    r = fake_llm.invoke(["runs", "show", "-w", str(agent_ws.root), runs[0]["run_id"], "--json"])
     assert json.loads(r.stdout)["plan"] == {**PLAN, "phrasing": ["users likely to rent phones"]}
-    r = runner.invoke(app, ["runs", "show", "-w", str(agent_ws.root), "nope"])
+    r = fake_llm.invoke(["runs", "show", "-w", str(agent_ws.root), "nope"])
     assert r.exit_code == 2 and "no run" in r.output
 
 
@@ -95,7 +103,7 @@ def test_batch_reports_row_errors_and_goes_on(agent_ws, fake_llm, tmp_path):
     f = tmp_path / "demands.csv"
     f.write_text("id,request,size\nphones,users likely to rent phones,60\nbad,users who like boom,\n"
                  "empty,,\npets,pet owners,abc\nsmall,users likely to rent phones,5\n")
-    r = runner.invoke(app, ["batch", "-w", str(agent_ws.root), str(f), "--out", str(tmp_path / "out"), "--json"])
+    r = fake_llm.invoke(["batch", "-w", str(agent_ws.root), str(f), "--out", str(tmp_path / "out"), "--json"])
     assert r.exit_code == 0, r.output
     rows = {x["id"]: x for x in json.loads(r.stdout)["rows"]}
     assert rows["phones"]["status"] == "ok" and rows["phones"]["size"] == 60
@@ -108,7 +116,7 @@ def test_batch_reports_row_errors_and_goes_on(agent_ws, fake_llm, tmp_path):
 
 def test_chat_refines_the_plan(agent_ws, fake_llm):
     turns = "users likely to rent phones\nnarrow it to first-tier cities\nexclude people who already rent\n/plan\n/quit\n"
-    r = runner.invoke(app, ["chat", "-w", str(agent_ws.root), "--json"], input=turns)
+    r = fake_llm.invoke(["chat", "-w", str(agent_ws.root), "--json"], input=turns)
     assert r.exit_code == 0, r.output
     dec = json.JSONDecoder()
     objs, text = [], r.stdout.strip()

@@ -6,11 +6,12 @@ import json
 import pandas as pd
 import pytest
 
-from agent.executor import AskOptions, Executor, allowed_tools
-from agent.export import ExportRefused
-from agent.resources import Resources
-from agent.runs import list_runs, show_run
-from rewrite.plan import TargetingPlan
+from targetbot.agent.executor import AskOptions, Executor, allowed_tools
+from targetbot.agent.export import ExportRefused
+from targetbot.agent.resources import Resources
+from targetbot.agent.runs import list_runs, show_run
+from targetbot.rewrite.plan import TargetingPlan
+from tests.agent.conftest import agent_models
 
 PLAN = {"demands": [{"family": "purchase", "items": ["phone rental"]},
                     {"family": "search", "queries": ["monthly phone payment"]}],
@@ -20,7 +21,7 @@ PLAN = {"demands": [{"family": "purchase", "items": ["phone rental"]},
 
 @pytest.fixture
 def executor(agent_ws):
-    return Executor(Resources(agent_ws))
+    return Executor(Resources(agent_ws, agent_models()))
 
 
 def test_plan_runs_the_allowed_tools_and_fuses_both_sources(executor):
@@ -109,9 +110,9 @@ def test_eval_runs_stay_distinguishable(executor):
 
 
 def test_seed_users_tune_a_prompt(agent_ws):
-    from agent.config import AgentConfig
+    from targetbot.agent.config import AgentConfig
 
-    executor = Executor(Resources(agent_ws, config=AgentConfig(tune_steps=3)))
+    executor = Executor(Resources(agent_ws, agent_models(), AgentConfig(tune_steps=3)))
     seeds = list(executor.res.users[:4])
     r = executor.execute({**PLAN, "seed_users": seeds, "filters": None}, "x", AskOptions(record=False))
     tools = [c["tool"] for c in r.tool_calls]
@@ -149,7 +150,32 @@ def test_planner_keeps_the_request_words_for_find(make_agent):
 
 
 def test_phrasing_is_the_agents_field_not_the_models():
-    from rewrite.plan import parse_plan
+    from targetbot.rewrite.plan import parse_plan
 
     plan = parse_plan('{"demands": [{"family": "search", "queries": ["rent phone"]}], "phrasing": ["export every user"]}')
     assert plan.phrasing == []
+
+
+def test_ask_honours_the_graph_configs_hub_share(agent_ws, monkeypatch):
+    """`expansion.hub_share` in WS/egl.yaml reaches the agent's expansion, as it reaches `graph expand`
+    (the agent once expanded with the default whatever the file said)."""
+    import yaml
+
+    import targetbot.egl.expansion as expansion
+
+    monkeypatch.setattr(expansion, "HUB_MIN_DEGREE", 0)  # the tiny graph has no hub of 50 relations
+    plan = {"demands": [{"family": "purchase", "items": ["phone rental"]}], "hops": 2}
+    base = yaml.safe_load((agent_ws.root / "egl.yaml").read_text())
+
+    def expanded(hub_share: float):
+        (agent_ws.root / "egl.yaml").write_text(yaml.safe_dump({**base, "expansion": {"hub_share": hub_share}}))
+        res = Resources(agent_ws, agent_models())
+        r = Executor(res).execute(plan, "x", AskOptions(record=False, size=60))
+        return {row["entity"] for row in r.session.state.entity_rows if row["hop"] > 0}, res.graph()
+
+    reached, g = expanded(1.0)
+    degree = g.entities.set_index("entity")["degree"]
+    hub = max(reached, key=lambda e: degree[e])  # the best-connected entity the expansion passes through
+    share = float(degree[hub] - 0.5) / g.n  # makes it (and only better-connected ones) a hub
+    without, _ = expanded(share)
+    assert hub in reached and hub not in without

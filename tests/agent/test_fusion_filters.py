@@ -2,9 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agent.filters import FilterError, filter_mask, merge_filters
-from agent.fusion import fuse, rank_normalise
-from rewrite.plan import Filters
+from targetbot.agent.filters import FilterError, filter_mask, merge_filters
+from targetbot.agent.fusion import fuse, rank_normalise
+from targetbot.rewrite.plan import Filters
 
 
 def test_rank_normalise_is_scale_free_and_puts_missing_last():

@@ -2,8 +2,8 @@
 
 import pytest
 
-from agent.grounding import ground_filters, mentions_condition
-from rewrite.plan import Condition, Filters
+from targetbot.agent.grounding import ground_filters, mentions_condition
+from targetbot.rewrite.plan import Condition, Filters
 
 
 @pytest.mark.parametrize("text, field, op, value, kept", [
@@ -77,13 +77,13 @@ class _Catalog:
     ("users likely to rent phones", []),
 ])
 def test_stated_conditions(text, stated):
-    from agent.grounding import stated_conditions
+    from targetbot.agent.grounding import stated_conditions
 
     assert [c.render() for c in stated_conditions(text, _Catalog())] == stated
 
 
 def test_recall_adds_only_fields_the_plan_leaves_open():
-    from agent.grounding import recall_filters
+    from targetbot.agent.grounding import recall_filters
 
     f, added = recall_filters("users in Beijing in first-tier cities", _f(("city", "=", "Wuhan")), _Catalog())
     assert added == ["(city_tier#=#1)"] and [c.field for c in f.conditions] == ["city", "city_tier"]

@@ -3,15 +3,16 @@ plans a request on the tiny workspace, whose FIND text tower is the real MiniLM.
 
 import pytest
 
-from agent.executor import AskOptions, Executor, allowed_tools
-from agent.planner import Planner
-from agent.resources import Resources
+from targetbot.agent.executor import AskOptions, Executor, allowed_tools
+from targetbot.agent.planner import Planner
+from targetbot.agent.resources import Resources
+from tests.agent.conftest import agent_models
 
 pytestmark = pytest.mark.real_models
 
 
 def test_real_rewriter_plan_runs_through_the_agent(agent_ws):
-    res = Resources(agent_ws)
+    res = Resources(agent_ws, agent_models())
     planner = Planner(res)
     ids = list(res.users[:2])
     plan, info = planner.plan(f"users likely to rent phones, like {ids[0]}")

@@ -3,11 +3,12 @@ ids in prompts."""
 
 import pytest
 
-from agent.executor import AskOptions, allowed_tools
-from agent.filters import FilterError
-from agent.planner import RequestError
-from agent.tools import OutOfPlanTool, ToolSession
-from rewrite.plan import PlanError
+from targetbot.agent.executor import AskOptions, allowed_tools
+from targetbot.agent.filters import FilterError
+from targetbot.agent.planner import RequestError
+from targetbot.agent.tools import OutOfPlanTool, ToolSession
+from targetbot.rewrite.plan import PlanError
+from tests.agent.conftest import agent_models
 
 BASIC = {"demands": [{"family": "purchase", "items": ["phone rental"]}]}
 INJECTIONS = [
@@ -54,9 +55,9 @@ def test_model_output_that_tries_to_call_tools_is_not_a_plan(make_agent):
 
 
 def test_a_disallowed_tool_refuses_whoever_calls_it(agent_ws):
-    from agent.resources import Resources
+    from targetbot.agent.resources import Resources
 
-    s = ToolSession(Resources(agent_ws), {"find_users"})
+    s = ToolSession(Resources(agent_ws, agent_models()), {"find_users"})
     with pytest.raises(OutOfPlanTool, match="not allowed"):
         s.call("export_audience", {"path": "/tmp/everyone.csv"})
     with pytest.raises(OutOfPlanTool):

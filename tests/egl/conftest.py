@@ -1,5 +1,5 @@
-"""EGL fixtures: a fake text encoder (hashing bag of words) for fast tests, and a small world
-with a graph built once per session under a tiny config."""
+"""EGL fixtures: a fake text encoder (hashing bag of words) for fast tests, models that hold it,
+and a small world with a graph built once per session under a tiny config."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
-from targetbot.workspace import Workspace
+from targetbot.core.workspace import Workspace
 
 TINY = {
     "snapshots": {"count": 3, "stride_days": 10},
@@ -23,6 +23,7 @@ TINY = {
 class HashingEncoder:
     """Deterministic stand-in for MiniLM: L2-normalised hashed bag of words (shared words -> similar)."""
 
+    spec = "hashing-test"
     dim = 384
     fingerprint = "hashing-test"
 
@@ -35,31 +36,31 @@ class HashingEncoder:
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
 
 
-@pytest.fixture
-def fake_encoder(monkeypatch):
-    import targetbot.commands.graph
-    import targetbot.models
+def hashing_models():
+    """Models whose text encoder is the hashing stand-in (no MiniLM is loaded)."""
+    from targetbot.agent.models import Models
+    from targetbot.core.config import Settings
 
-    monkeypatch.setattr(targetbot.models, "load_text_encoder", lambda settings=None: HashingEncoder())
-    monkeypatch.setattr(targetbot.commands.graph, "_ENCODERS", {})  # the CLI caches its encoder per process
-    return HashingEncoder()
+    return Models(Settings(), text_encoder=HashingEncoder())
+
+
+@pytest.fixture
+def fake_models():
+    return hashing_models()
 
 
 @pytest.fixture(scope="session")
 def graph_world_path(small_world_path, tmp_path_factory):
     """A copy of the small world with egl.yaml (tiny config) and its graph built with the fake encoder."""
-    import targetbot.models
-    from egl.build import build_graph
+    from targetbot.egl.build import build_graph
 
     dst = tmp_path_factory.mktemp("egl") / "ws"
     shutil.copytree(small_world_path, dst)
     (dst / "egl.yaml").write_text(yaml.safe_dump(TINY))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(targetbot.models, "load_text_encoder", lambda settings=None: HashingEncoder())
-        build_graph(Workspace.open(dst), progress=None)
+    build_graph(Workspace.open(dst), hashing_models(), progress=None)
     return dst
 
 
 @pytest.fixture
-def graph_world(graph_world_path, fake_encoder) -> Workspace:
+def graph_world(graph_world_path) -> Workspace:
     return Workspace.open(graph_world_path)

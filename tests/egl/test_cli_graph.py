@@ -9,20 +9,22 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from egl.build import build_graph
-from egl.config import GraphConfig
+from targetbot.egl.build import build_graph
+from targetbot.egl.config import GraphConfig
 from targetbot.cli import app
-from targetbot.errors import DataError
+from targetbot.core.errors import DataError
+from tests.egl.conftest import hashing_models
 
 runner = CliRunner()
 
 
 def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
+    """The CLI with the hashing encoder as the invocation's text encoder (passed as the app's obj)."""
+    return runner.invoke(app, [str(a) for a in args], obj=hashing_models())
 
 
 def test_build_is_skipped_when_up_to_date(graph_world):
-    r = build_graph(graph_world)
+    r = build_graph(graph_world, hashing_models())
     assert r["skipped"] and r["stage"] == "graph" and r["key"] == GraphConfig.for_workspace(graph_world.root).key()
     man = json.loads((graph_world.root / "artifacts" / "graph" / "manifest.json").read_text())
     assert {"extraction", "semantic", "stage1_candidates", "stage2_alpc", "stage3_ensemble", "total"} <= set(man["timings_s"])
@@ -45,7 +47,7 @@ def test_expand_human_output_reads_as_paths(graph_world):
     r = invoke("graph", "expand", "-w", graph_world.root, "Los Angeles Lakers")  # an alias
     assert r.exit_code == 0, r.output
     assert "seeds: Lakers" in r.stdout
-    from egl.storage import load_graph
+    from targetbot.egl.storage import load_graph
 
     g = load_graph(graph_world)
     hub = g.entities.sort_values("degree", ascending=False)["entity"].iloc[0]  # surely has mined relations
@@ -123,7 +125,7 @@ def test_graph_suite_json_contract(graph_world):
 
 
 def test_r_precision_scores_the_ranking_without_the_cut():
-    from eval.graph_suite import r_precision
+    from targetbot.eval.graph_suite import r_precision
 
     true_edge = np.array([True, False, True, False])  # R = 2
     assert r_precision(np.array([0.9, 0.8, 0.7, 0.1]), true_edge) == 0.5
@@ -145,21 +147,21 @@ def test_readers_use_the_stored_graph_whatever_profile_built_it(graph_world, tmp
     that graph (and train their ablations with its config), not rebuild it under the full profile."""
     import shutil
 
-    import egl.build
-    from egl.build import build_stage, built_config, ensure_graph, profile_config
-    from targetbot.workspace import Workspace
+    import targetbot.egl.build as egl_build
+    from targetbot.egl.build import build_stage, built_config, ensure_graph, profile_config
+    from targetbot.core.workspace import Workspace
 
-    monkeypatch.setattr(egl.build, "QUICK", {"alpc": {"epochs": 5}, "ensemble": {"epochs": 4}})
+    monkeypatch.setattr(egl_build, "QUICK", {"alpc": {"epochs": 5}, "ensemble": {"epochs": 4}})
     dst = tmp_path / "ws"
     shutil.copytree(graph_world.root, dst)
     ws = Workspace.open(dst)
     assert built_config(ws).key() == profile_config(ws, "full").key()
-    build_stage(ws, settings=None, profile="quick")
+    build_stage(ws, models=hashing_models(), profile="quick")
     quick = profile_config(ws, "quick")
     assert quick.alpc.epochs == 5 and built_config(ws).key() == quick.key()
     man = ws.artifacts_dir / "graph" / "manifest.json"
     stamp = man.stat().st_mtime_ns
-    assert ensure_graph(ws).key() == quick.key() and man.stat().st_mtime_ns == stamp  # not rebuilt
+    assert ensure_graph(ws, hashing_models()).key() == quick.key() and man.stat().st_mtime_ns == stamp  # not rebuilt
     (dst / "egl.yaml").write_text(yaml.safe_dump({"alpc": {"epochs": 7}}))  # config changed: stale
     assert built_config(ws) is None
 

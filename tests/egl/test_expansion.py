@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from egl.config import PreferenceConfig
-from egl.expansion import as_rows, expand, match_seeds
-from egl.preference import preference_scores, top_k_scores, top_users, user_entities, user_vectors
-from egl.storage import Graph
-from targetbot.errors import TargetbotError
+from targetbot.egl.config import PreferenceConfig
+from targetbot.egl.expansion import as_rows, expand, match_seeds
+from targetbot.egl.preference import preference_scores, top_k_scores, top_users, user_entities, user_vectors
+from targetbot.egl.storage import Graph
+from targetbot.core.errors import TargetbotError
 
 NAMES = ["NBA", "Los Angeles Lakers", "LeBron Carter", "Golden State Warriors", "Steph Rivera", "CBA", "bike sharing"]
 TYPES = ["sports_league", "sports_team", "athlete", "sports_team", "athlete", "sports_league", "service"]

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from egl.extraction import Dictionary, extract_events
-from egl.gloss import gloss_links
-from targetbot.errors import DataError
+from targetbot.egl.extraction import Dictionary, extract_events
+from targetbot.egl.gloss import gloss_links
+from targetbot.core.errors import DataError
 
 ENTITIES = pd.DataFrame({
     "entity": ["Manchester City", "Liverpool", "Nextala", "Nexium", "Nextala Max", "top up", "smartphone", "Veron",

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from egl.losses import adaptive_threshold_loss, link_bce, semantic_infonce
+from targetbot.egl.losses import adaptive_threshold_loss, link_bce, semantic_infonce
 
 
 def sp(x):  # softplus
@@ -63,7 +63,7 @@ def test_threshold_loss_uses_candidate_negatives_only_by_default():
     """Thresholds decide among candidates: sampled non-edges (listed first) leave t_a alone by default."""
     import torch
 
-    from egl.alpc import threshold_loss
+    from targetbot.egl.alpc import threshold_loss
 
     th = torch.zeros(4)
     pl, pos_t = torch.tensor([2.0]), torch.tensor([[0, 1]])

@@ -7,11 +7,11 @@ import torch
 from scipy import sparse
 from torch import nn
 
-from egl.alpc import NodeInputs, RelationTargets, relation_loss, sample_non_edges, threshold_loss
-from egl.build import alpc_params
-from egl.candidates import COOC, SEMANTIC, CandidateGraph
-from egl.config import GraphConfig
-from egl.losses import link_bce, semantic_infonce
+from targetbot.egl.alpc import NodeInputs, RelationTargets, relation_loss, sample_non_edges, threshold_loss
+from targetbot.egl.build import alpc_params
+from targetbot.egl.candidates import COOC, SEMANTIC, CandidateGraph
+from targetbot.egl.config import GraphConfig
+from targetbot.egl.losses import link_bce, semantic_infonce
 
 N = 20
 

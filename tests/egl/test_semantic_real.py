@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from egl.expansion import match_seeds
-from egl.semantic import embed_entities, entity_texts
-from egl.storage import Graph
-from targetbot.config import Settings
+from targetbot.egl.expansion import match_seeds
+from targetbot.egl.semantic import embed_entities, entity_texts
+from targetbot.egl.storage import Graph
+from targetbot.core.config import Settings
 
 pytestmark = pytest.mark.real_models
 
@@ -26,9 +26,9 @@ ENTITIES = pd.DataFrame({
 
 
 def test_real_encoder_matches_free_text_to_entities(tmp_path):
-    from targetbot.models import load_text_encoder
+    from targetbot.towers.text_encoder import load_text_encoder
 
-    settings = Settings.from_env()
+    settings = Settings()
     enc = load_text_encoder(settings)
     texts = entity_texts(ENTITIES)
     assert texts[1] == "HelloRide is a mini-program for bike sharing."  # description already starts with the name
@@ -47,7 +47,7 @@ def test_real_encoder_matches_free_text_to_entities(tmp_path):
     assert top("dog food") == "PawPal Pet Store"
     assert top("online tutors for my children") == "Brightpath Tutoring"
     # below the bar: a one-line error whose suggestions start with the semantically closest entity
-    from targetbot.errors import TargetbotError
+    from targetbot.core.errors import TargetbotError
 
     with pytest.raises(TargetbotError, match=r"no entity matches 'homework help for kids'; did you mean: Brightpath Tutoring"):
         match_seeds(g, ["homework help for kids"], 0.6, encode=enc.encode)

@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 from scipy import sparse
 
-from egl.candidates import COOC, KNOWN, SEMANTIC, CandidateGraph, candidate_graph, pair_keys
-from egl.cooccurrence import first_order, skipgram
-from egl.randomwalk import random_walks, walk_counts
-from egl.sequences import context_pairs, in_snapshot, snapshots
+from targetbot.egl.candidates import COOC, KNOWN, SEMANTIC, CandidateGraph, candidate_graph, pair_keys
+from targetbot.egl.cooccurrence import first_order, skipgram
+from targetbot.egl.randomwalk import random_walks, walk_counts
+from targetbot.egl.sequences import context_pairs, in_snapshot, snapshots
 
 
 def frame(rows):

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from eval.metrics import auc, ks, precision_at_k, selection_metrics
+from targetbot.eval.metrics import auc, ks, precision_at_k, selection_metrics
 
 
 def test_auc_known_values():

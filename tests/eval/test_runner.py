@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from eval.methods.keyword import keywords, stem
-from eval.registry import get_method, list_methods
-from eval.runner import run_suite
-from targetbot.errors import TargetbotError
+from targetbot.eval.methods.keyword import keywords, stem
+from targetbot.eval.registry import get_method, list_methods
+from targetbot.eval.runner import run_suite
+from targetbot.core.errors import TargetbotError
 
 
 def test_registry_lists_builtin_methods():
@@ -53,7 +53,7 @@ def test_bad_suite_and_scenario_are_named(small_world):
 
 
 def test_eval_users_are_held_out(small_world):
-    from eval.registry import EvalContext
+    from targetbot.eval.registry import EvalContext
 
     ctx = EvalContext.load(small_world)
     assert not (ctx.eval_mask & ctx.train_mask).any()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from rewrite.catalog import Catalog
+from targetbot.rewrite.catalog import Catalog
 
 
 @pytest.fixture(scope="session")
 def catalog(small_world_path) -> Catalog:
-    from targetbot.workspace import Workspace
+    from targetbot.core.workspace import Workspace
 
     return Catalog.from_workspace(Workspace.open(small_world_path))
 
@@ -19,10 +19,10 @@ def qwen_tokenizer():
     """The bundled Qwen tokenizer (converted once from the verified GGUF; no hub)."""
     from transformers import AutoTokenizer
 
-    from targetbot.config import Settings
-    from targetbot.models import llm_path
+    from targetbot.core.config import Settings
+    from targetbot.core.bundled import llm_path
 
-    return AutoTokenizer.from_pretrained(llm_path(Settings.from_env()))
+    return AutoTokenizer.from_pretrained(llm_path(Settings()))
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +41,6 @@ def tiny_model(qwen_tokenizer):
 
 @pytest.fixture(scope="session")
 def vocab(qwen_tokenizer):
-    from rewrite.constrained import Vocab
+    from targetbot.rewrite.constrained import Vocab
 
     return Vocab(qwen_tokenizer)

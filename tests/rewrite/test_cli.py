@@ -5,21 +5,22 @@ import pytest
 from typer.testing import CliRunner
 
 from targetbot.cli import app
+from targetbot.core.config import Settings
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
 def tiny_adapter(tmp_path_factory, catalog, tiny_model):
-    from rewrite.config import LoraSpec, StageRecipe, SynthConfig, TrainConfig
-    from rewrite.train import train_rewriter
+    from targetbot.rewrite.config import LoraSpec, StageRecipe, SynthConfig, TrainConfig
+    from targetbot.rewrite.train import train_rewriter
 
     model, tok = tiny_model
     cfg = TrainConfig(lora=LoraSpec(r=4, alpha=8, top_layers=1), stage1=StageRecipe(steps=1, batch_size=1),
                       stage2=StageRecipe(steps=1, batch_size=1),
                       synth=SynthConfig(requests=4, heldout_requests=2, knowledge_min=2, knowledge_max=2))
     out = tmp_path_factory.mktemp("cli") / "adapter"
-    train_rewriter(catalog, out, cfg, model_and_tokenizer=(copy.deepcopy(model), tok))
+    train_rewriter(catalog, out, Settings(), cfg, model_and_tokenizer=(copy.deepcopy(model), tok))
     return out
 
 
@@ -38,8 +39,8 @@ def test_serve_rejects_unknown_engine(small_world_path, tiny_adapter):
 
 
 def test_rewrite_request_json_through_a_server(small_world_path, tiny_model, tiny_adapter):
-    from rewrite.engine_local import LocalEngine
-    from rewrite.server import serve_in_thread
+    from targetbot.rewrite.engine_local import LocalEngine
+    from targetbot.rewrite.server import serve_in_thread
 
     model, tok = tiny_model
     engine = LocalEngine(model_and_tokenizer=(copy.deepcopy(model), tok), adapter=tiny_adapter)
@@ -61,12 +62,12 @@ def test_rewrite_request_json_through_a_server(small_world_path, tiny_model, tin
 def test_eval_rewrite_suite_json_contract(small_world_path, tmp_path, tiny_model, tiny_adapter, monkeypatch, catalog):
     import shutil
 
-    import eval.rewrite_suite as suite
-    from rewrite.engine_local import LocalEngine
+    import targetbot.eval.rewrite_suite as suite
+    from targetbot.rewrite.engine_local import LocalEngine
 
     model, tok = tiny_model
 
-    def tiny_engine(spec, ws):
+    def tiny_engine(spec, ws, settings):
         adapter = None if spec.startswith("base") else tiny_adapter
         eng = LocalEngine(model_and_tokenizer=(copy.deepcopy(model), tok), adapter=adapter, merge=True)
         return eng, eng.models()[0], "full" if adapter is None else "tuned", not spec.endswith(":free")

@@ -3,10 +3,10 @@ import json
 import numpy as np
 import pytest
 
-from rewrite.config import SynthConfig
-from rewrite.constrained import Automaton, Decoder, SchemaError
-from rewrite.plan import TargetingPlan, plan_json_schema
-from rewrite.synth_requests import request_pairs
+from targetbot.rewrite.config import SynthConfig
+from targetbot.rewrite.constrained import Automaton, Decoder, SchemaError
+from targetbot.rewrite.plan import TargetingPlan, plan_json_schema
+from targetbot.rewrite.synth_requests import request_pairs
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +96,7 @@ def test_decoder_follows_the_scores(catalog, vocab):
 def test_entity_slots_are_snapped_from_free_text(catalog, vocab):
     """With a free-string hook, entity values are written freely and snapped onto the catalog:
     typos and aliases land on the canonical name, and the result is still schema-valid."""
-    from rewrite.snap import Snapper
+    from targetbot.rewrite.snap import Snapper
 
     aliased = next(e for e in catalog.entities if e.aliases)
     long_name = next(e.name for e in catalog.entities if len(e.name) >= 8 and " " not in e.name)

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from rewrite.plan import (PlanError, TargetingPlan, extract_json, parse_plan, plan_json_schema, render_demand)
+from targetbot.rewrite.plan import (PlanError, TargetingPlan, extract_json, parse_plan, plan_json_schema, render_demand)
 
 
 def _plan(**kw):
@@ -89,8 +89,8 @@ def test_schema_has_catalog_enums(catalog):
 
 
 def test_entities_move_to_their_type_family(catalog):
-    from rewrite.config import TYPE_FAMILY
-    from rewrite.plan import normalise_families, parse_plan
+    from targetbot.rewrite.config import TYPE_FAMILY
+    from targetbot.rewrite.plan import normalise_families, parse_plan
 
     fam = lambda e: TYPE_FAMILY.get(e.type, "click")  # noqa: E731
     prog = next(e.name for e in catalog.entities if fam(e) == "browsing")

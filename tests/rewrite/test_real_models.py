@@ -5,21 +5,22 @@ import time
 
 import pytest
 
-from rewrite.catalog import Catalog
-from rewrite.client import InProcessChat, Rewriter
-from rewrite.config import BUNDLED_ADAPTER_DIR
+from targetbot.rewrite.catalog import Catalog
+from targetbot.rewrite.client import InProcessChat, Rewriter
+from targetbot.rewrite.config import BUNDLED_ADAPTER_DIR
+from targetbot.core.config import Settings
 
 pytestmark = pytest.mark.real_models
 
 
 @pytest.fixture(scope="module")
 def tuned():
-    from rewrite.engine_local import LocalEngine
+    from targetbot.rewrite.engine_local import LocalEngine
 
     if not (BUNDLED_ADAPTER_DIR / "adapter_config.json").is_file():
-        pytest.fail(f"{BUNDLED_ADAPTER_DIR} holds no adapter: run python -m rewrite.train -w WS")
+        pytest.fail(f"{BUNDLED_ADAPTER_DIR} holds no adapter: run targetbot rewrite train -w WS --out rewrite/adapters/default")
     catalog = Catalog.load(BUNDLED_ADAPTER_DIR / "catalog.json")
-    engine = LocalEngine(adapter=BUNDLED_ADAPTER_DIR, merge=True)
+    engine = LocalEngine(Settings(), adapter=BUNDLED_ADAPTER_DIR, merge=True)
     return Rewriter(InProcessChat(engine), catalog, engine.models()[0]), catalog
 
 

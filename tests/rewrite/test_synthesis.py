@@ -1,10 +1,10 @@
 import json
 
-from rewrite.catalog import Catalog
-from rewrite.config import SynthConfig
-from rewrite.plan import PLACEHOLDER, parse_plan
-from rewrite.synth_knowledge import knowledge_dialogues
-from rewrite.synth_requests import request_pairs, request_templates
+from targetbot.rewrite.catalog import Catalog
+from targetbot.rewrite.config import SynthConfig
+from targetbot.rewrite.plan import PLACEHOLDER, parse_plan
+from targetbot.rewrite.synth_knowledge import knowledge_dialogues
+from targetbot.rewrite.synth_requests import request_pairs, request_templates
 
 
 def test_stage2_is_deterministic_and_valid(catalog):

@@ -1,8 +1,9 @@
 import copy
 import json
 
-from rewrite.config import LoraSpec, StageRecipe, SynthConfig, TrainConfig
-from rewrite.train import encode_dialogue, plan_messages, read_meta, train_rewriter
+from targetbot.rewrite.config import LoraSpec, StageRecipe, SynthConfig, TrainConfig
+from targetbot.rewrite.train import encode_dialogue, plan_messages, read_meta, train_rewriter
+from targetbot.core.config import Settings
 
 
 def test_loss_mask_covers_assistant_tokens_only(qwen_tokenizer):
@@ -20,7 +21,7 @@ def test_two_stage_sft_writes_an_adapter(tmp_path, catalog, tiny_model):
                       stage2=StageRecipe(steps=3, batch_size=2, lr=1e-3, warmup=1),
                       synth=SynthConfig(requests=12, heldout_requests=4, knowledge_min=4, knowledge_max=6))
     out = tmp_path / "adapter"
-    meta = train_rewriter(catalog, out, cfg, model_and_tokenizer=(copy.deepcopy(model), tok))
+    meta = train_rewriter(catalog, out, Settings(), cfg, model_and_tokenizer=(copy.deepcopy(model), tok))
     assert [s["stage"] for s in meta["stages"]] == ["stage1", "stage2"]
     assert all(s["seconds"] >= 0 and s["target_tokens"] > 0 for s in meta["stages"])
     for f in ("adapter_config.json", "adapter_model.safetensors", "catalog.json", "rewriter.json", "heldout.jsonl"):
@@ -39,15 +40,15 @@ def test_recipes_differ_and_are_keyed():
 
 
 def test_build_rewriter_is_skipped_when_up_to_date(world_copy, tiny_model):
-    from rewrite.train import build_rewriter
+    from targetbot.rewrite.train import build_rewriter
 
     model, tok = tiny_model
     cfg = TrainConfig(lora=LoraSpec(r=2, alpha=4, top_layers=1), stage1=StageRecipe(steps=1, batch_size=1),
                       stage2=StageRecipe(steps=1, batch_size=1),
                       synth=SynthConfig(requests=3, heldout_requests=2, knowledge_min=2, knowledge_max=2))
-    first = build_rewriter(world_copy, cfg=cfg, model_and_tokenizer=(copy.deepcopy(model), tok))
+    first = build_rewriter(world_copy, Settings(), cfg=cfg, model_and_tokenizer=(copy.deepcopy(model), tok))
     assert not first["skipped"] and first["adapter"].endswith("artifacts/rewrite/adapter")
-    again = build_rewriter(world_copy, cfg=cfg, model_and_tokenizer=(copy.deepcopy(model), tok))
+    again = build_rewriter(world_copy, Settings(), cfg=cfg, model_and_tokenizer=(copy.deepcopy(model), tok))
     assert again["skipped"] and again["config_key"] == cfg.key()
-    forced = build_rewriter(world_copy, cfg=cfg, force=True, model_and_tokenizer=(copy.deepcopy(model), tok))
+    forced = build_rewriter(world_copy, Settings(), cfg=cfg, force=True, model_and_tokenizer=(copy.deepcopy(model), tok))
     assert not forced["skipped"]

@@ -1,8 +1,8 @@
 import pytest
 
-from rewrite.config import ServeConfig, VllmConfig
-from rewrite.engine_vllm import run_vllm, vllm_command
-from targetbot.errors import TargetbotError
+from targetbot.rewrite.config import ServeConfig, VllmConfig
+from targetbot.rewrite.engine_vllm import run_vllm, vllm_command
+from targetbot.core.errors import TargetbotError
 
 
 def test_vllm_command_serves_base_plus_lora_with_tools():

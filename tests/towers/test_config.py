@@ -6,9 +6,9 @@ import json
 import pytest
 import torch
 
-from targetbot.errors import TargetbotError
-from towers.config import TowerConfig, list_configs
-from towers.user_tower import UserTower
+from targetbot.core.errors import TargetbotError
+from targetbot.towers.config import TowerConfig, list_configs
+from targetbot.towers.user_tower import UserTower
 
 
 def test_named_configs_and_unknown_name():
@@ -41,3 +41,29 @@ def test_encoder_dim_widens_the_shared_space_not_the_encoders():
         parts = tower.modality_embeddings(batch)
     assert fused.shape == (2, 40) and all(h.shape == (2, 40) for h in heads.values())
     assert sum(p.shape[1] for p in parts.values()) == cfg.behaviour.hidden + 8 + 16
+
+
+def test_find_config_from_the_workspace_file(tmp_path):
+    import pytest
+
+    from targetbot.core.errors import DataError
+    from targetbot.towers.config import FindConfig
+
+    assert FindConfig.for_workspace(tmp_path) == FindConfig()  # no find.yaml: the defaults
+    (tmp_path / "find.yaml").write_text("forecast:\n  margin: 0.2\n  min_users: 3\ntower_exclusion_weight: 0.7\n")
+    cfg = FindConfig.for_workspace(tmp_path)
+    assert cfg.forecast.margin == 0.2 and cfg.tower_exclusion_weight == 0.7 and cfg.key() != FindConfig().key()
+    (tmp_path / "find.yaml").write_text("forecast:\n  marginn: 0.2\n")
+    with pytest.raises(DataError, match=r"find.yaml: forecast.marginn"):
+        FindConfig.for_workspace(tmp_path)
+    (tmp_path / "find.yaml").write_text("forecast:\n  margin: -1\n")
+    with pytest.raises(DataError, match=r"find.yaml: forecast.margin"):
+        FindConfig.for_workspace(tmp_path)
+
+
+def test_forecast_data_key_follows_only_what_the_stored_features_depend_on():
+    from targetbot.towers.config import ForecastConfig
+
+    base = ForecastConfig()
+    assert ForecastConfig(margin=0.3, repeat_weight=1.0).data_key() == base.data_key()  # scoring-time only
+    assert ForecastConfig(min_users=3).data_key() != base.data_key()

@@ -10,11 +10,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-import towers.content as content
+import targetbot.towers.content as content
+from targetbot.agent.models import Models
 from targetbot.cli import app
-from targetbot.config import Settings
-from targetbot.errors import TargetbotError
-from towers.content import ContentStore, build_stage, event_texts
+from targetbot.core.config import Settings
+from targetbot.core.errors import TargetbotError
+from targetbot.towers.content import ContentStore, build_stage, event_texts
 
 FAKE_SPEC = "fake:hash-encoder"
 
@@ -47,23 +48,24 @@ def fake_vectors(texts) -> np.ndarray:
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
+class CountingModels(Models):
+    """Models whose text encoder is one FakeEncoder; counts how often a stage asks for it."""
+
+    def __init__(self, enc: FakeEncoder):
+        super().__init__(Settings(text_encoder=FAKE_SPEC), text_encoder=enc)
+        self.enc = enc
+
+    def text_encoder(self):
+        self.enc.loads += 1
+        return self.enc
+
+
 @pytest.fixture
-def fake(monkeypatch):
-    """Every encoder load in the content stage returns one FakeEncoder; counts the loads."""
+def fake():
     enc = FakeEncoder()
     enc.loads = 0
-
-    def load(settings=None):
-        enc.loads += 1
-        return enc
-
-    monkeypatch.setattr(content, "load_text_encoder", load)
-    monkeypatch.setenv("TARGETBOT_TEXT_ENCODER", FAKE_SPEC)
+    enc.models = CountingModels(enc)
     return enc
-
-
-def settings() -> Settings:
-    return Settings(text_encoder=FAKE_SPEC)
 
 
 def add_events(ws, texts: list[str]) -> None:
@@ -81,7 +83,7 @@ def test_first_build_stores_every_distinct_text(world_copy, fake):
     texts = event_texts(ws)
     events = ws.read_table("events", ["text"])
     assert len(texts) == events["text"].nunique() > 1000
-    r = build_stage(ws, settings=settings(), progress=False)
+    r = build_stage(ws, models=fake.models, progress=False)
     assert r["status"] == "built" and r["new"] == r["stored"] == len(texts)
     assert sorted(fake.seen) == texts  # each distinct text embedded exactly once
     store = ContentStore.open(ws, fake)
@@ -95,22 +97,22 @@ def test_first_build_stores_every_distinct_text(world_copy, fake):
 
 
 def test_second_build_embeds_nothing_and_loads_no_encoder(world_copy, fake):
-    build_stage(world_copy, settings=settings(), progress=False)
+    build_stage(world_copy, models=fake.models, progress=False)
     n_calls = len(fake.calls)
-    r = build_stage(world_copy, settings=settings(), progress=False)
+    r = build_stage(world_copy, models=fake.models, progress=False)
     assert r["status"] == "skipped" and r["new"] == 0
     assert len(fake.calls) == n_calls and fake.loads == 1
 
 
 def test_new_texts_embed_only_those(world_copy, fake):
     ws = world_copy
-    build_stage(ws, settings=settings(), progress=False)
+    build_stage(ws, models=fake.models, progress=False)
     before = ContentStore.open(ws, fake)
     old_keys, old_n = before.keys().copy(), len(before)
     fake.calls.clear()
     new = ["Bought a brand-new zzyzx gadget", "searched for zzyzx repair", "Bought a brand-new zzyzx gadget"]
     add_events(ws, new)
-    r = build_stage(ws, settings=settings(), progress=False)
+    r = build_stage(ws, models=fake.models, progress=False)
     assert r["status"] == "built" and r["new"] == 2 and r["stored"] == old_n + 2
     assert sorted(fake.seen) == sorted(set(new))
     after = ContentStore.open(ws, fake)
@@ -124,12 +126,12 @@ def test_only_texts_in_use_are_embedded(world_copy, fake):
     assert isinstance(ev["text"].dtype, pd.CategoricalDtype)
     sub = ev[ev["source"].astype(str) == "search"].reset_index(drop=True)
     world_copy.write_table("events", sub)
-    r = build_stage(world_copy, settings=settings(), progress=False)
+    r = build_stage(world_copy, models=fake.models, progress=False)
     assert r["new"] == sub["text"].astype(str).nunique() < len(ev["text"].cat.categories)
 
 
 def test_lookup_of_unknown_text_with_and_without_encoder(world_copy, fake):
-    build_stage(world_copy, settings=settings(), progress=False)
+    build_stage(world_copy, models=fake.models, progress=False)
     store = ContentStore.open(world_copy, fake)
     known = store.texts()[0]
     with pytest.raises(TargetbotError, match="not in the content store.*never seen text"):
@@ -206,9 +208,9 @@ def test_many_chunks_are_compacted_in_order(world_copy, fake):
 
 def test_force_rebuilds_and_encoders_do_not_mix(world_copy, fake):
     ws = world_copy
-    build_stage(ws, settings=settings(), progress=False)
+    build_stage(ws, models=fake.models, progress=False)
     fake.calls.clear()
-    r = build_stage(ws, settings=settings(), force=True, progress=False)
+    r = build_stage(ws, models=fake.models, force=True, progress=False)
     assert r["status"] == "built" and r["new"] == r["stored"] == r["texts"]
     other = FakeEncoder()
     other.fingerprint, other.spec, other.dim = "fake00000002", "fake:other", 8
@@ -220,18 +222,19 @@ def test_force_rebuilds_and_encoders_do_not_mix(world_copy, fake):
 # ---- the real text encoder ---------------------------------------------------------------------------
 @pytest.mark.real_models
 def test_real_minilm_build_matches_the_encoder(world_copy):
-    from targetbot.models import load_text_encoder
+    from targetbot.towers.text_encoder import load_text_encoder
 
     ws = world_copy
     keep = set(event_texts(ws)[::60][:300])
     ev = pd.read_parquet(ws.table_path("events"))
     ws.write_table("events", ev[ev["text"].astype(str).isin(keep)].reset_index(drop=True))
     s = Settings()
-    r = build_stage(ws, settings=s, progress=False)
+    models = Models(s)
+    r = build_stage(ws, models=models, progress=False)
     assert r["status"] == "built" and r["new"] == len(keep) and r["texts_per_s"] > 0
-    assert build_stage(ws, settings=s, progress=False)["status"] == "skipped"
+    assert build_stage(ws, models=Models(s), progress=False)["status"] == "skipped"
     enc = load_text_encoder(s)
-    store = ContentStore.open(ws)  # by the configured spec, no encoder needed
+    store = ContentStore.open(ws, spec=s.text_encoder)  # by the configured spec, no encoder needed
     assert store.fingerprint == enc.fingerprint and store.dim == 384
     texts = sorted(keep)
     ref = enc.encode(texts)  # sentence-transformers' own path
@@ -247,16 +250,16 @@ def test_real_minilm_build_matches_the_encoder(world_copy):
 def test_cli_build_content_json(world_copy, fake):
     runner = CliRunner()
     ws = world_copy
-    res = runner.invoke(app, ["build", "-w", str(ws.root), "--stage", "content", "--json"])
+    res = runner.invoke(app, ["build", "-w", str(ws.root), "--stage", "content", "--json"], obj=fake.models)
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     (stage,) = out["stages"]
     assert stage["name"] == "content" and stage["status"] == "built" and stage["seconds"] >= 0
     assert stage["new"] == stage["stored"] == len(event_texts(ws))
-    res = runner.invoke(app, ["build", "-w", str(ws.root), "--stage", "content", "--json"])
+    res = runner.invoke(app, ["build", "-w", str(ws.root), "--stage", "content", "--json"], obj=fake.models)
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["stages"][0]["status"] == "skipped"
-    res = runner.invoke(app, ["build", "-w", str(ws.root), "--stage", "content"])  # human output
+    res = runner.invoke(app, ["build", "-w", str(ws.root), "--stage", "content"], obj=fake.models)  # human output
     assert res.exit_code == 0 and "skipped" in res.stdout and "content" in res.stdout
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from towers.find import core_phrase, template_sentences
+from targetbot.towers.find import core_phrase, template_sentences
 
 
 @pytest.mark.parametrize("demand, core", [
@@ -34,8 +34,8 @@ def test_a_scored_answer_carries_its_own_decision_rule():
     scorer's last call)."""
     import numpy as np
 
-    from towers.find import Scored, decision_threshold
-    from towers.forecast import Forecast
+    from targetbot.towers.find import Scored, decision_threshold
+    from targetbot.towers.forecast import Forecast
 
     log_odds = np.array([3.0, 3.0, -9.0, -9.0, -9.0, -9.0])  # expected audience: 2 users
     fc = Forecast(log_odds, positives=2, evidence=[("Rented a phone", 0.8)], lifted_by=["phone rental"])

@@ -7,8 +7,8 @@ import pytest
 import pandas as pd
 import scipy.sparse as sp
 
-from eval.metrics import auc
-from towers.forecast import ForecastData, ForecastScorer
+from targetbot.eval.metrics import auc
+from targetbot.towers.forecast import ForecastData, ForecastScorer
 
 TEXTS = ["Paid first month's rent for a phone", "Bought dog food", "Watched NBA highlights"]
 AXES = {"phone": 0, "dog": 1, "nba": 2}
@@ -81,7 +81,7 @@ def test_seed_users_steer_the_forecaster():
 
 
 def test_seed_trust_falls_as_the_zero_shot_ranking_of_the_seeds_improves():
-    from towers.forecast import seed_trust
+    from targetbot.towers.forecast import seed_trust
 
     neg = np.array([0.0, 1.0])
     assert seed_trust(np.array([2.0, 3.0]), neg) == pytest.approx(0.1)  # every positive above every negative
@@ -101,20 +101,20 @@ def test_category_lifts_a_text_by_at_most_category_lift():
     def enc(sentences):
         return np.array([[1.0, 0, 0, 0] if "phone" in s else [0, 0, 1.0, 0] for s in sentences], np.float32)
 
-    from towers.forecast import ForecastSettings
+    from targetbot.towers.config import ForecastConfig
 
     lifted = ForecastScorer(data, enc).text_similarity(["phone"])
     assert lifted == pytest.approx([0.3, 0.1 + 0.2, 0.0], abs=1e-5)  # capped at its own cosine + 0.2
-    plain = ForecastScorer(data, enc, ForecastSettings(category_lift=0.0)).text_similarity(["phone"])
+    plain = ForecastScorer(data, enc, ForecastConfig(category_lift=0.0)).text_similarity(["phone"])
     assert plain == pytest.approx([0.3, 0.1, 0.0], abs=1e-5)
 
 
 def test_evidence_names_the_category_that_raised_a_match():
-    from towers.forecast import ForecastSettings
+    from targetbot.towers.config import ForecastConfig
 
     data, _ = world()
     data.future_categories = ["", "phone rental", ""]  # dog food filed under phone rental: a lift to see
-    f = ForecastScorer(data, encode, ForecastSettings(margin=1.0)).forecast(["rent a phone"])
+    f = ForecastScorer(data, encode, ForecastConfig(margin=1.0)).forecast(["rent a phone"])
     lifted = dict(zip([t for t, _ in f.evidence], f.lifted_by))
     assert lifted[TEXTS[0]] == ""  # matched on its own words
     assert lifted[TEXTS[1]] == "phone rental"
@@ -133,7 +133,7 @@ def test_a_listed_category_lifts_by_its_best_part():
 
 
 def test_history_tokens_split_listed_categories():
-    from towers.forecast import _history_tokens, category_parts
+    from targetbot.towers.forecast import _history_tokens, category_parts
 
     assert category_parts("Action, Adventure,Sci-Fi") == ["Action", "Adventure", "Sci-Fi"]
     assert category_parts("phone rental") == ["phone rental"]
@@ -145,7 +145,7 @@ def test_history_tokens_split_listed_categories():
 
 
 def test_a_category_on_the_other_side_of_a_transaction_lifts_nothing():
-    from towers.forecast import _words, opposite_direction
+    from targetbot.towers.forecast import _words, opposite_direction
 
     assert opposite_direction(_words("sell their used car"), _words("car purchase"))
     assert opposite_direction(_words("users likely to buy a car"), _words("used car sale"))
@@ -165,23 +165,23 @@ def test_a_category_on_the_other_side_of_a_transaction_lifts_nothing():
 
 def test_pseudo_positives_count_by_how_well_their_best_text_matches():
     """Three users did: the best match (sim 0.8), an edge match (0.68 = best - margin), and both."""
-    from towers.forecast import ForecastSettings
+    from targetbot.towers.config import ForecastConfig
 
     data = ForecastData(pd.Index(["a", "b", "c", "d"]), np.arange(4), sp.csr_matrix((4, 1)), sp.csr_matrix((4, 1)),
                         sp.csc_matrix(np.array([[1, 0], [0, 1], [1, 1], [0, 0]], np.float32)), ["x", "y"],
                         np.eye(2, dtype=np.float32), ["", ""])
-    scorer = ForecastScorer(data, encode, ForecastSettings(margin=0.12, edge_weight=0.3))
+    scorer = ForecastScorer(data, encode, ForecastConfig(margin=0.12, edge_weight=0.3))
     y = np.array([True, True, True, False])
     w = scorer.pseudo_weights(np.array([0, 1]), np.array([0.8, 0.68]), y)
     raw = np.array([1.0, 0.3, 1.0])  # best matched text's weight, then rescaled to keep the total (3)
     assert w == pytest.approx(list(raw * 3 / raw.sum()) + [1.0])
-    flat = ForecastScorer(data, encode, ForecastSettings(edge_weight=1.0)).pseudo_weights(np.array([0, 1]),
+    flat = ForecastScorer(data, encode, ForecastConfig(edge_weight=1.0)).pseudo_weights(np.array([0, 1]),
                                                                                          np.array([0.8, 0.68]), y)
     assert flat == pytest.approx([1.0] * 4)
 
 
 def test_repeat_prior_adds_the_share_in_the_scores_units():
-    from towers.forecast import repeat_prior
+    from targetbot.towers.forecast import repeat_prior
 
     scores = np.array([0.0, 1.0, 2.0, 3.0])
     share = np.array([0.0, 0.0, 0.25, 0.25])  # sqrt: 0, 0, .5, .5 -> z: -1, -1, 1, 1
@@ -203,8 +203,8 @@ def test_users_who_already_do_the_behaviour_rank_higher_with_the_repeat_prior():
     data.latest_share = sp.csr_matrix(share)
     with_prior = ForecastScorer(data, encode).scores(["users likely to rent a phone"])
     assert with_prior[401] > with_prior[400]
-    from towers.forecast import ForecastSettings
-    without = ForecastScorer(data, encode, ForecastSettings(repeat_weight=0.0)).scores(["users likely to rent a phone"])
+    from targetbot.towers.config import ForecastConfig
+    without = ForecastScorer(data, encode, ForecastConfig(repeat_weight=0.0)).scores(["users likely to rent a phone"])
     assert without[401] == without[400]
 
 
@@ -215,11 +215,11 @@ def test_seed_positives_confirm_texts_for_the_repeat_prior():
     share[12, 2] = 0.5  # one watched NBA: below the two-positive minimum
     share[20, 2] = 0.5  # ... and a seed negative did too
     data.latest_share = sp.csr_matrix(share)
-    from towers.forecast import ForecastSettings
+    from targetbot.towers.config import ForecastConfig
 
-    scorer = ForecastScorer(data, encode, ForecastSettings(seed_repeat_margin=2.0))  # every text counts as near
+    scorer = ForecastScorer(data, encode, ForecastConfig(seed_repeat_margin=2.0))  # every text counts as near
     pos, neg = np.array([10, 11, 12]), np.array([20, 21])
     assert list(scorer.seed_repeats(["users likely to rent a phone"], pos, neg)) == [1]
     assert len(ForecastScorer(data, encode).seed_repeats(["users likely to rent a phone"], pos, neg)) == 0  # not near
-    assert len(ForecastScorer(data, encode, ForecastSettings(seed_repeat_margin=2.0, seed_repeat_min=0))
+    assert len(ForecastScorer(data, encode, ForecastConfig(seed_repeat_margin=2.0, seed_repeat_min=0))
                .seed_repeats(["users likely to rent a phone"], pos, neg)) == 0  # switched off

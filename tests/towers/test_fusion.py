@@ -2,7 +2,7 @@
 
 import torch
 
-from towers.fusion import Fusion
+from targetbot.towers.fusion import Fusion
 
 
 def _silenced(residual: bool) -> Fusion:

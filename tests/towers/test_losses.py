@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from towers.losses import (CPCLoss, ForecastLoss, InfoNCELoss, MaskedFeatureLoss, ModalityReconstructionLoss, NegativeQueue,
+from targetbot.towers.losses import (CPCLoss, ForecastLoss, InfoNCELoss, MaskedFeatureLoss, ModalityReconstructionLoss, NegativeQueue,
                            ReplacedTokenLoss, cyclic_kl, prompt_triplet_loss)
 
 

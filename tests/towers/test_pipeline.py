@@ -10,14 +10,24 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-import towers.content as content
+import targetbot.towers.content as content
+from targetbot.agent.models import Models
 from targetbot.cli import app
-from targetbot.config import BUNDLED_TEXT_ENCODER, Settings
-from towers.build import build_towers
-from towers.bundle import Bundle
-from towers.config import TowerConfig
+from targetbot.core.config import BUNDLED_TEXT_ENCODER, Settings
+from targetbot.towers.build import build_towers
+from targetbot.towers.bundle import Bundle
+from targetbot.towers.config import TowerConfig
 
-runner = CliRunner()
+
+
+class _Runner(CliRunner):
+    """The CLI with the fake content encoder as the invocation's text encoder."""
+
+    def invoke(self, app, args, **kw):
+        return super().invoke(app, args, obj=fake_models(), **kw)
+
+
+runner = _Runner()
 
 
 class FakeEncoder384:
@@ -33,6 +43,10 @@ class FakeEncoder384:
         return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
+def fake_models() -> Models:
+    return Models(Settings(), text_encoder=FakeEncoder384())
+
+
 TINY = dict(dim=32, step_days=10, max_searches=4,
             behaviour={"hidden": 32, "epochs": 1, "max_users": 200},
             tabular={"dim": 16, "layers": 1, "heads": 2, "epochs": 1},
@@ -43,27 +57,24 @@ TINY = dict(dim=32, step_days=10, max_searches=4,
 def built(tmp_path_factory, small_world_path):
     import shutil
 
-    mp = pytest.MonkeyPatch()
-    mp.setattr(content, "load_text_encoder", lambda settings=None: FakeEncoder384())
     root = tmp_path_factory.mktemp("find") / "ws"
     shutil.copytree(small_world_path, root)
-    from targetbot.workspace import Workspace
+    from targetbot.core.workspace import Workspace
 
     ws = Workspace.open(root)
-    content.build_stage(ws, settings=Settings(), progress=False)
-    result = build_towers(ws, Settings(), config=TowerConfig.from_name("quick", **TINY))
+    content.build_stage(ws, models=fake_models(), progress=False)
+    result = build_towers(ws, fake_models(), config=TowerConfig.from_name("quick", **TINY))
     yield ws, result
-    mp.undo()
 
 
 def test_build_writes_a_bundle_and_skips_when_up_to_date(built):
     ws, result = built
     assert result["status"] == "built"
-    bundle = Bundle.load(ws)
+    bundle = Bundle.load(ws, Settings())
     assert bundle.embeddings("fused").shape == (400, 32)
     assert np.allclose(np.linalg.norm(bundle.embeddings("fused"), axis=1), 1.0, atol=1e-4)
     assert bundle.index().ntotal == 400
-    again = build_towers(ws, Settings(), config=TowerConfig.from_name("quick", **TINY))
+    again = build_towers(ws, fake_models(), config=TowerConfig.from_name("quick", **TINY))
     assert again["status"] == "up to date" and again["bundle"] == result["bundle"]
 
 
@@ -90,7 +101,7 @@ def test_find_cli_json_contract(built):
 @pytest.mark.parametrize("scorer", ["forecast", "tower"])
 def test_tune_saves_a_reusable_prompt(built, tmp_path, scorer):
     ws, _ = built
-    bundle = Bundle.load(ws)
+    bundle = Bundle.load(ws, Settings())
     users = bundle.users.to_numpy()
     (tmp_path / "pos.txt").write_text("\n".join(users[:5]))
     (tmp_path / "neg.csv").write_text("user_id,note\n" + "\n".join(f"{u},x" for u in users[5:10]))
@@ -129,15 +140,16 @@ def test_bad_seed_files_and_empty_demand(built, tmp_path):
 
 
 def test_zero_shot_few_shot_and_probe_suites_run(built):
-    from eval.runner import run
+    from targetbot.eval.runner import run
 
     ws, _ = built
-    z = run(ws, "zero-shot", ["find", "keyword"], ["nba_fans"])
+    models = fake_models()
+    z = run(ws, "zero-shot", models, ["find", "keyword"], ["nba_fans"]).body
     assert {r["method"] for r in z["results"]} == {"find", "keyword"}
-    f = run(ws, "few-shot", ["find-fewshot", "forecast-fewshot", "umlp"], ["nba_fans"])
+    f = run(ws, "few-shot", models, ["find-fewshot", "forecast-fewshot", "umlp"], ["nba_fans"]).body
     row = next(r for r in f["results"] if r["method"] == "find-fewshot")
     assert row["draws"] == 5 and row["auc_std"] is not None
-    p = run(ws, "probe", ["probe-behaviour", "probe-fused", "probe-concat"], ["nba_fans"])
+    p = run(ws, "probe", models, ["probe-behaviour", "probe-fused", "probe-concat"], ["nba_fans"]).body
     assert len(p["results"]) == 3
 
 
@@ -147,18 +159,21 @@ def test_find_scorers_forecast_by_default_and_tower_on_request(built):
     t = runner.invoke(app, ["find", "-w", str(ws.root), "users likely to rent phones", "-k", "20", "--scorer", "tower", "--json"])
     assert r.exit_code == 0 and t.exit_code == 0, r.output + t.output
     assert json.loads(r.stdout)["users"] != json.loads(t.stdout)["users"]
-    from towers.forecast import CACHE_FILE
+    from targetbot.towers.config import ForecastConfig
 
-    assert (Bundle.load(ws).root / CACHE_FILE).exists()  # built once, kept in the bundle
+    stored = Bundle.load(ws, Settings()).forecast_path(ForecastConfig())
+    assert (stored / "texts.json").exists() and not list(stored.glob("*.pkl"))  # built once, kept, no pickle
     bad = runner.invoke(app, ["find", "-w", str(ws.root), "x", "--scorer", "magic"])
     assert bad.exit_code == 2 and "unknown scorer 'magic'" in bad.output
 
 
 def test_forecast_data_latest_shares_match_the_events(built):
     ws, _ = built
-    from towers.train import eval_input_windows
+    from targetbot.towers.train import eval_input_windows
 
-    data = Bundle.load(ws).forecast_data()
+    from targetbot.towers.config import ForecastConfig
+
+    data = Bundle.load(ws, Settings()).forecast_data(ForecastConfig())
     assert data.latest_share is not None and data.latest_share.shape == (len(data.users), len(data.future_texts))
     ev = ws.events(windows=eval_input_windows(ws))
     user = str(ev["user_id"].astype(str).value_counts().index[0])  # the most active user
@@ -175,22 +190,21 @@ def test_forecast_data_latest_shares_match_the_events(built):
 
 def test_build_prune_removes_old_bundles_and_keeps_current_and_ablations(built):
     ws, _ = built
-    from eval.methods.probe import ABLATIONS
-    from towers.build import ablation_key
-    from towers.bundle import bundle_root, current_key
+    from targetbot.towers.build import ABLATIONS, ablation_key
+    from targetbot.towers.bundle import bundle_root, current_key
 
     old = bundle_root(ws) / "quick-0000000000-old"
     (old / "embeddings").mkdir(parents=True)
     (old / "embeddings" / "fused.npy").write_bytes(b"\0" * 2048)
     writing = bundle_root(ws) / ".quick-1111111111-new.abc.tmp"  # a build in progress
     writing.mkdir()
-    ablations = {ablation_key(ws, o) for o in ABLATIONS.values()}
+    ablations = {ablation_key(ws, o, BUNDLED_TEXT_ENCODER) for o in ABLATIONS.values()}
     kept_before = {p.name for p in bundle_root(ws).iterdir() if p.is_dir()} & (ablations | {current_key(ws)})
     r = runner.invoke(app, ["build", "-w", str(ws.root), "--stage", "content", "--prune", "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["pruned"] == ["quick-0000000000-old"] and not old.exists()
     assert current_key(ws) in kept_before and all((bundle_root(ws) / k).is_dir() for k in kept_before)
-    assert Bundle.load(ws).embeddings("fused").shape[0] > 0  # the current bundle still loads
+    assert Bundle.load(ws, Settings()).embeddings("fused").shape[0] > 0  # the current bundle still loads
     assert writing.is_dir()
     writing.rmdir()
     again = runner.invoke(app, ["build", "-w", str(ws.root), "--stage", "content", "--prune"])

@@ -2,8 +2,8 @@
 
 Alignment trains the fused embedding to predict text about the user's next window, so it is
 free to drop what text does not say, such as how intensely a user uses an app: the linear
-probe found the fused embedding below the plain concatenation of the modality embeddings
-(app_activity 0.83 vs 0.95). A linear decoder from the fused embedding back to the modality
+probe found the fused embedding below the plain concatenation of the modality embeddings,
+most of all on app activity (docs/RESULTS.md). A linear decoder from the fused embedding back to the modality
 embeddings keeps that information, in the spirit of MIM's reconstruction terms.
 
 Targets are detached (the modalities are not pulled towards what is easy to reconstruct) and
