@@ -1,7 +1,9 @@
 """One audience per row of a demands file: a CSV with a `request` (or `demand`) column and
 optional `id` and `size` columns. Each row is planned, executed, recorded under WS/runs and
-exported to OUT/<id>.csv when it reaches the minimum size; a row that fails is reported with
-its error and the batch goes on. OUT/summary.csv holds one line per row."""
+exported to OUT/<id>.csv when the privacy guard lets it out; a row that fails is reported with
+its error and the batch goes on. OUT/summary.csv holds one line per row and is rewritten after
+every row, so a stopped batch leaves the summary of what it did. Ids are made unique (a repeated
+id gets -2, -3 ...), and an existing OUT/<id>.csv is replaced only with `overwrite`."""
 
 from __future__ import annotations
 
@@ -42,13 +44,36 @@ def _safe_id(s: str, i: int) -> str:
     return s or f"row-{i + 1:03d}"
 
 
+def unique_ids(raw: list[str]) -> list[str]:
+    """File-safe ids, a repeated one suffixed -2, -3 ... so no row overwrites another's export."""
+    out, seen = [], set()
+    for i, r in enumerate(raw):
+        base = rid = _safe_id(r, i)
+        k = 2
+        while rid in seen:
+            rid, k = f"{base}-{k}", k + 1
+        seen.add(rid)
+        out.append(rid)
+    return out
+
+
+def _write_summary(out_dir: Path, rows: list[dict]) -> None:
+    with atomic_path(out_dir / "summary.csv", suffix=".csv") as tmp:
+        pd.DataFrame(rows).to_csv(tmp, index=False)
+
+
 def run_batch(planner: Planner, executor: Executor, demands: pd.DataFrame, out_dir: Path,
-              on_row: Callable[[int, dict], None] | None = None) -> list[dict]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    min_size = executor.res.config.min_export_size
+              on_row: Callable[[int, dict], None] | None = None, overwrite: bool = False) -> list[dict]:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise TargetbotError(f"{out_dir}: cannot create the output directory ({e.strerror})") from None
+    from targetbot.agent.export import check_export_path
+
+    check_export_path(out_dir / "summary.csv", overwrite=True)  # writable, before the first row
     rows = []
-    for i, r in enumerate(demands.itertuples(index=False)):
-        rid = _safe_id(r.id, i)
+    ids = unique_ids([str(x) for x in demands["id"]])
+    for i, (rid, r) in enumerate(zip(ids, demands.itertuples(index=False))):
         row = {"id": rid, "request": r.request[:200], "status": "ok", "size": None, "export": "", "run_id": "",
                "seconds": None, "error": ""}
         t = time.perf_counter()
@@ -61,8 +86,8 @@ def run_batch(planner: Planner, executor: Executor, demands: pd.DataFrame, out_d
                     raise TargetbotError(f"size '{r.size}' is not a number") from None
                 if size < 1:
                     raise TargetbotError(f"size must be at least 1 (got {size})")
+            path = check_export_path(out_dir / f"{rid}.csv", overwrite)
             plan, info = planner.plan(r.request)
-            path = out_dir / f"{rid}.csv"
             res = executor.execute(plan, r.request, AskOptions(size=size), info)
             if res.listed:
                 from targetbot.agent.export import write_audience
@@ -70,7 +95,7 @@ def run_batch(planner: Planner, executor: Executor, demands: pd.DataFrame, out_d
                 write_audience(res.audience[["user_id", "score"]], path)
                 row["export"] = str(path)
             else:
-                row["status"] = f"too small to export (< {min_size})"
+                row["status"] = "not exported: " + (res.session.state.refusal or "")[:200]
             row.update(size=int(len(res.audience)), run_id=res.run_id)
         except TargetbotError as e:
             row.update(status="error", error=str(e)[:300])
@@ -78,8 +103,7 @@ def run_batch(planner: Planner, executor: Executor, demands: pd.DataFrame, out_d
             row.update(status="error", error=f"internal error: {e.__class__.__name__}: {str(e)[:200]}")
         row["seconds"] = round(time.perf_counter() - t, 2)
         rows.append(row)
+        _write_summary(out_dir, rows)
         if on_row:
             on_row(i, row)
-    with atomic_path(out_dir / "summary.csv", suffix=".csv") as tmp:
-        pd.DataFrame(rows).to_csv(tmp, index=False)
     return rows

@@ -5,7 +5,8 @@ rent", "only 500 of them") is rewritten together with the request it refines, an
 refinement may change is taken from the new plan: its filter conditions are AND-ed on (a
 condition on a field already filtered replaces the old one), its exclusions are added, its size
 replaces the old size. The demands stay. Any other turn starts a new request. Slash commands:
-/plan, /export FILE, /size N, /undo, /new, /help, /quit.
+/plan, /export FILE, /size N, /undo, /new, /help, /quit (also /exit, a bare "exit" or "quit",
+and Ctrl-D); a refinement before any request is answered, not planned.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ from targetbot.core.errors import TargetbotError
 REFINE = re.compile(r"^\s*(narrow|only|just|limit|restrict|exclude|excluding|remove|drop|without|but|and|also|except|"
                     r"keep|filter|make it|no |not |leave out|skip|focus|among|in |from |who |aged?|older|younger|"
                     r"top |at most|at least|fewer|more |less )", re.IGNORECASE)
+QUIT_WORDS = {"exit", "quit", "bye", "q", ":q"}
+# turns that only make sense as a refinement of an earlier audience
+REFINE_ONLY = re.compile(r"^\s*(narrow (it|them|that)|only \d|just \d|limit (it|them)|exclude|excluding|remove (them|those)|"
+                         r"drop (them|those)|make it|leave out|restrict (it|them)|fewer|top \d+ of them)", re.IGNORECASE)
 HELP = ("Type who to target, then refine: 'narrow it to first-tier cities', 'exclude people who already rent'.\n"
         "Commands: /plan  /export FILE  /size N  /undo  /new  /help  /quit")
 
@@ -75,8 +80,12 @@ class ChatSession:
         text = (text or "").strip()
         if not text:
             return Reply("")
+        if text.lower().strip(" .!") in QUIT_WORDS:
+            return Reply("bye", quit=True)
         if text.startswith("/"):
             return self._command(text)
+        if self.current is None and REFINE_ONLY.match(text):
+            return Reply("nothing to refine yet: first say who to target, e.g. 'users likely to rent phones'")
         if self.current is not None and is_refinement(text):
             base, plan, _ = self.current
             combined = f"{base}, {text}"

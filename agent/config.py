@@ -21,7 +21,11 @@ class AgentConfig(BaseModel):
                                    "weighted by expansion score) the user's history names the plan's entities.")
     rrf_k: float = Field(60.0, gt=0, description="Reciprocal rank fusion constant: larger flattens the reward for "
                          "being at the very top of one source.")
-    min_export_size: int = Field(50, ge=1, description="Audiences smaller than this are neither listed nor exported.")
+    min_export_size: int = Field(50, ge=1, description="The audience floor: audiences smaller than this are neither "
+                                 "listed nor exported by any route (a command may raise it, not lower it).")
+    difference_window_days: float = Field(30.0, ge=0, description="An audience whose difference from any audience "
+                                          "revealed in this many days is under the floor is refused (0 = off; "
+                                          "agent/privacy.py).")
     max_audience_share: float = Field(0.5, gt=0, le=1, description="A size or threshold coming from the plan "
                                       "(not from the caller) selects at most this share of all users.")
     max_request_chars: int = Field(2000, ge=20, description="Longer requests are refused (the rewriter reads at "

@@ -46,7 +46,9 @@ from targetbot.core.errors import TargetbotError
 class AskOptions:
     size: int | None = None  # the caller's size: overrides the plan's size and threshold, never capped
     export_path: Path | None = None
+    overwrite: bool = False  # the export may replace an existing file
     record: bool = True  # write WS/runs/ask-*/
+    reveal: bool = True  # ids may leave the tool (listing, export, run record); False for evaluation
 
 
 @dataclass
@@ -56,7 +58,7 @@ class AskResult:
     plan: TargetingPlan
     tool_calls: list[dict]
     audience: pd.DataFrame  # user_id, score (fused), find, graph (rank-normalised sources)
-    listed: bool  # users shown (the audience reaches the minimum size)
+    listed: bool  # ids revealed: the privacy guard let the audience out (agent/privacy.py)
     export_path: str | None
     explanation: dict
     info: dict = field(default_factory=dict)  # plan source, timings, versions
@@ -96,6 +98,15 @@ def planning_notes(info: dict) -> list[str]:
         notes.append(f"the rewriter gave no valid plan ({info['plan_error']}): targeted by the request's words only")
     notes += [f"filter {d} dropped: the request does not mention it (say it to keep it)" for d in info.get("dropped_filters", [])]
     notes += [f"filter {a} added: the request states it, the rewriter's plan missed it" for a in info.get("added_filters", [])]
+    if info.get("replaced_filters"):
+        notes.append(f"age filter set from the request's words (the rewriter had {', '.join(info['replaced_filters'])})")
+    if info.get("dropped_exclusions"):
+        notes.append(f"exclusion of {', '.join(info['dropped_exclusions'])} dropped: the request excludes nobody")
+    for key, what in (("dropped_size", "size"), ("dropped_threshold", "threshold")):
+        if info.get(key) is not None:
+            notes.append(f"{what} {info[key]} dropped: the request does not state it")
+    if info.get("ignored_json"):
+        notes.append("JSON inside the request was ignored: a request is read as words, never as a plan")
     return notes
 
 
@@ -138,6 +149,10 @@ class Executor:
         options = options or AskOptions()
         t0 = time.perf_counter()
         res, cfg = self.res, self.res.config
+        if options.export_path is not None:  # a bad path costs nothing
+            from targetbot.agent.export import check_export_path
+
+            check_export_path(options.export_path, options.overwrite)
         plan = validate_plan(plan, res)
         allowed = allowed_tools(plan, options)
         if previous is not None:
@@ -190,26 +205,38 @@ class Executor:
         if s.state.size["selected"] == 0:
             s.state.notes.append("no user passes the filters and exclusions with this sizing")
 
+        from targetbot.agent.privacy import guard_for
+
+        ids = res.users.to_numpy()[s.state.audience.rows]
+        guard = guard_for(res)
+        s.state.refusal = guard.refusal(ids) if options.reveal else "an internal run (evaluation) reveals no ids"
         explanation = s.call("explain_audience", {"examples": cfg.examples, "snippets": cfg.snippets})
         if s.state.vs_previous is not None:
             explanation["vs_previous"] = s.state.vs_previous
         export_path = None
         if options.export_path is not None:
-            export_path = s.call("export_audience", {"path": str(options.export_path)})["path"]
+            export_path = s.call("export_audience", {"path": str(options.export_path),
+                                                     "overwrite": options.overwrite})["path"]
 
         rows = s.state.audience.rows
         audience = pd.DataFrame({"user_id": res.users.to_numpy()[rows], "score": s.scores["fused"][rows].round(6)})
         for k in weights:
             if k in s.scores:
                 audience[k] = rank_normalise(s.scores[k])[rows].round(6)
-        result = AskResult(None, request, plan, s.calls, audience, len(audience) >= cfg.min_export_size,
-                           export_path, explanation, dict(info or {}), s)
+        from targetbot.agent.runs import new_run_id
+
+        listed = s.state.refusal is None
+        run_id = new_run_id() if options.record else None
+        if listed:
+            guard.record(ids, "ask", run_id)
+        result = AskResult(run_id, request, plan, s.calls, audience, listed, export_path, explanation,
+                           dict(info or {}), s)
         result.info["execute_seconds"] = round(time.perf_counter() - t0, 3)
         result.info["allowed_tools"] = sorted(allowed)
         if options.record:
             from targetbot.agent.runs import write_run
 
-            result.run_id = write_run(res, result)
+            write_run(res, result)
         return result
 
     def _tune(self, s: ToolSession, plan: TargetingPlan, sentences: list[str]) -> None:

@@ -101,8 +101,8 @@ def explanation(session, examples: int, snippets: int) -> dict:
         "notes": list(state.notes),
         "examples": [],
     }
-    if len(rows) < res.config.min_export_size:
-        exp["notes"].append(f"audience below the minimum size ({res.config.min_export_size}): users are not listed")
+    if state.refusal:
+        exp["notes"].append(state.refusal)
         return exp
     top = rows[:examples]
     ids = [str(res.users[i]) for i in top]
@@ -119,24 +119,26 @@ def render(result: dict, console) -> None:
     """The human answer to an ask: plan, tool calls, audience, explanation."""
     from rich.table import Table
 
+    from targetbot.core.terminal import for_console as safe
+
     exp, aud = result["explanation"], result["audience"]
-    console.print(f"[bold]request[/]: {result['request']}")
-    console.print(f"[bold]plan[/] ({result.get('plan_source', 'rewriter')}): {result['plan_json']}")
+    console.print(f"[bold]request[/]: {safe(result['request'])}")
+    console.print(f"[bold]plan[/] ({safe(result.get('plan_source', 'rewriter'))}): {safe(result['plan_json'])}")
     console.print("[bold]template sentences[/] (what FIND scored users against):")
     for s in exp["sentences"]:
-        console.print(f"  · {s}")
+        console.print(f"  · {safe(s)}")
     if exp.get("find_matched"):
         console.print("[bold]future behaviour FIND forecasts[/] (training users who later did this are its examples):")
         for m in exp["find_matched"]:
             via = f" via category '{m['category']}'" if m.get("category") else ""
-            console.print(f"  · {m['text']}  [dim](similarity {m['similarity']:.2f}{via})[/]", highlight=False)
+            console.print(f"  · {safe(m['text'])}  [dim](similarity {m['similarity']:.2f}{safe(via)})[/]", highlight=False)
     if exp["entities"]:
         t = Table("hop", "entity", "type", "score", "why (reasoning path)", title="entities (EGL)", title_justify="left")
         for r in exp["entities"][:8]:
             t.add_row(str(r["hop"]), r["entity"], r["type"], f"{r['score']:.3f}", " → ".join(r["path"]))
         console.print(t)
     for u in exp["unmatched_phrases"]:
-        console.print(f"  [yellow]no entity matches '{u}'[/]")
+        console.print(f"  [yellow]no entity matches '{safe(u)}'[/]")
     f = exp["funnel"]
     console.print(f"[bold]filters[/]: {exp['filters'] or 'none'}"
                   + (f" → {f['after_filters']:,} of {f['users']:,} users pass" if f.get("users") else ""))
@@ -169,7 +171,7 @@ def render(result: dict, console) -> None:
             console.print(f"  {ex['user_id']}  score {ex['score']:.3f}  ({ranks})")
             for s in ex["snippets"]:
                 why = s.get("entities") or s.get("words") or []
-                console.print(f"      {s['ts']} [{s['source']}] {s['text']}" + (f"  ← {', '.join(why)}" if why else ""),
-                              highlight=False)
+                console.print(f"      {s['ts']} \\[{safe(s['source'])}] {safe(s['text'])}"
+                              + (f"  ← {safe(', '.join(why))}" if why else ""), highlight=False)
     for n in exp["notes"]:
-        console.print(f"[yellow]note[/]: {n}")
+        console.print(f"[yellow]note[/]: {safe(n)}")

@@ -1,8 +1,11 @@
-"""Audience export: a CSV (user_id,score) or Parquet file written atomically, and only for
-audiences of at least `min_export_size` users (small audiences would single people out)."""
+"""Audience export: a CSV (user_id,score) or Parquet file written atomically, and only for an
+audience the privacy guard lets out (agent/privacy.py: the floor and the difference guard).
+The path is checked before any work, so a bad one costs nothing; an existing file is replaced
+only when the caller says so."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -31,17 +34,38 @@ def write_audience(df: pd.DataFrame, path: Path) -> None:
             df.to_csv(tmp, index=False)
 
 
-def export_audience(session, path: Path, min_size: int | None = None) -> dict:
-    min_size = session.res.config.min_export_size if min_size is None else min_size
+def check_export_path(path: Path, overwrite: bool = False) -> Path:
+    """The path an audience can be written to, or ExportRefused saying why not."""
+    path = Path(path)
     if path.suffix not in FORMATS:
         raise ExportRefused(f"{path}: export to a .csv or .parquet file")
-    if path.exists() and path.is_dir():
+    if path.is_dir():
         raise ExportRefused(f"{path} is a directory; give a file name")
+    if path.exists() and not overwrite:
+        raise ExportRefused(f"{path} exists; pass --force to replace it")
+    parent = path.parent
+    if not parent.is_dir():
+        raise ExportRefused(f"{path}: {parent} is not a directory")
+    try:  # the only sure test of writability (root passes os.access checks that /proc then refuses)
+        tempfile.NamedTemporaryFile(dir=parent, prefix=".targetbot-probe-").close()
+    except OSError as e:
+        raise ExportRefused(f"{path}: cannot write there ({e.strerror or e.__class__.__name__})") from None
+    return path
+
+
+def export_audience(session, path: Path, overwrite: bool = False) -> dict:
+    check_export_path(path, overwrite)
     if session.state.audience is None:
         raise ExportRefused("nothing to export yet")
+    if session.state.refusal:
+        raise ExportRefused(session.state.refusal)
     df = audience_frame(session)
-    if len(df) < min_size:
-        raise ExportRefused(f"audience of {len(df)} users is below the minimum exportable size ({min_size}); "
-                            "widen the request or lower min_export_size in agent.yaml")
-    write_audience(df, path)
+    floor = session.res.config.min_export_size
+    if len(df) < floor:
+        raise ExportRefused(f"audience of {len(df)} users is below the minimum exportable size ({floor}); "
+                            "widen the request")
+    try:
+        write_audience(df, path)
+    except OSError as e:
+        raise ExportRefused(f"{path}: cannot write ({e.strerror or e.__class__.__name__})") from None
     return {"path": str(path), "users": int(len(df))}

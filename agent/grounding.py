@@ -160,3 +160,59 @@ def recall_filters(text: str, filters: Filters | None, catalog) -> tuple[Filters
         return filters, []
     conditions = (list(filters.conditions) if filters is not None else []) + added
     return Filters(join="AND", conditions=conditions), [c.render() for c in added]
+
+
+# ---- exclusions and stated age bounds ------------------------------------------------------------
+# An exclusion stays only when the request says to leave someone out: the rewriter sometimes adds
+# one nobody asked for, and an exclusion silently removes users.
+NEGATION = re.compile(r"\b(not|no|non|never|exclud\w*|except|without|other than|apart from|leave out|leaving out|"
+                      r"minus|but not|don't|dont|doesn't|don't|isn't|aren't|who haven't|haven't|hasn't|rather than|"
+                      r"instead of|avoid\w*|skip\w*|besides)\b|n't\b", re.IGNORECASE)
+
+_LOWER = [r"older than (\d+)", r"(?:over|above|more than) (\d+) ?(?:years?|yrs?|y/?o)\b", r"aged? (?:over|above) (\d+)",
+          r"at least (\d+) ?(?:years?|yrs?) old"]
+_UPPER = [r"younger than (\d+)", r"(?:under|below|less than) (\d+) ?(?:years?|yrs?|y/?o)\b", r"aged? (?:under|below) (\d+)"]
+_RANGE = [r"aged (\d+) ?(?:-|–|to) ?(\d+)", r"between (\d+) and (\d+) ?(?:years?|yrs?)"]
+
+
+def _age_field(catalog) -> str | None:
+    for f in getattr(catalog, "fields", []) or []:
+        if f.kind == "numeric" and "age" in re.split(r"[_\W]+", f.name.lower()):
+            return f.name
+    return None
+
+
+def stated_bounds(text: str, filters: Filters | None, catalog) -> tuple[Filters | None, list[str]]:
+    """Age bounds a request states in a fixed form ("older than 60", "under 25 years", "aged 20-30")
+    replace whatever the plan put on the age field, so the plan says what the request says. Bounds
+    that exclude each other ("older than 60 and younger than 20") are an error that says so: no
+    user can satisfy them, and the complement must never be returned instead. Returns (filters,
+    the replaced conditions rendered)."""
+    from targetbot.core.errors import TargetbotError
+
+    field = _age_field(catalog)
+    if field is None:
+        return filters, []
+    low = text.lower()
+    lowers = [float(m.group(1)) for p in _LOWER for m in re.finditer(p, low)]
+    uppers = [float(m.group(1)) for p in _UPPER for m in re.finditer(p, low)]
+    for p in _RANGE:
+        for m in re.finditer(p, low):
+            a, b = sorted((float(m.group(1)), float(m.group(2))))
+            lowers.append(a - 1)  # "aged 20-30" includes 20 and 30
+            uppers.append(b + 1)
+    if not lowers and not uppers:
+        return filters, []
+    lo, hi = (max(lowers) if lowers else None), (min(uppers) if uppers else None)
+    if lo is not None and hi is not None and lo + 1 >= hi:
+        raise TargetbotError(f"no user can be both older than {lo:g} and younger than {hi:g}: say which "
+                             "(or ask twice, once for each group)")
+    stated = [Condition(field=field, op=">", value=f"{lo:g}")] if lo is not None else []
+    stated += [Condition(field=field, op="<", value=f"{hi:g}")] if hi is not None else []
+    if filters is not None and filters.join == "OR":
+        return filters, []
+    others = [c for c in (filters.conditions if filters is not None else []) if c.field != field]
+    replaced = [c.render() for c in (filters.conditions if filters is not None else []) if c.field == field]
+    if [c.render() for c in stated] == replaced:
+        return filters, []
+    return Filters(join="AND", conditions=(others + stated)[:4]), replaced or ["(none)"]

@@ -38,7 +38,7 @@ import re
 import time
 from pathlib import Path
 
-from targetbot.agent.grounding import ground_filters, recall_filters
+from targetbot.agent.grounding import NEGATION, ground_filters, recall_filters, stated_bounds
 from targetbot.agent.resources import Resources
 from targetbot.rewrite.messages import sanitize_request
 from targetbot.rewrite.plan import MAX_PHRASING_CHARS, MAX_QUERY_CHARS, MAX_SEED_USERS, MAX_SEEDS, PlanError, TargetingPlan
@@ -61,24 +61,84 @@ def check_request(request: str, max_chars: int) -> str:
         raise RequestError(f"request too long ({len(text):,} characters; at most {max_chars:,}): "
                            "describe the audience in a sentence or two")
     if not re.search(r"[A-Za-z]{2,}", text):
+        if re.search(r"[^\W\d_]{2,}", text):  # letters, but not Latin ones (e.g. a request in Chinese)
+            raise RequestError("this request has no English words: the bundled encoder and rewriter read English "
+                               "only (no multilingual model ships with targetbot); write the request in English")
         raise RequestError("the request has no words: say who to target, e.g. 'users likely to rent phones'")
+    if instruction_like(text):
+        raise RequestError("this reads as an instruction to the tool, not an audience: a request can only describe "
+                           "who to target (e.g. 'users likely to rent phones'); workspaces are managed with files")
     return text
 
 
+_COMMAND_VERBS = ("delete", "remove", "erase", "wipe", "destroy", "drop", "format", "shutdown", "shut down", "kill",
+                  "ignore", "forget", "disregard", "overwrite", "rm", "run", "execute", "exec", "print", "reveal",
+                  "dump", "leak", "send", "upload", "email", "disable")
+_AUDIENCE_WORDS = re.compile(r"(users?|people|persons?|customers?|clients?|audiences?|segments?|who|whose|likely|"
+                             r"fans?|owners?|buyers?|shoppers?|subscribers?|members?|parents?|travell?ers?|gamers?|"
+                             r"players?|students?|drivers?|renters?|borrowers?|investors?|target|find|everyone)\b",
+                             re.IGNORECASE)
+
+
+def instruction_like(text: str) -> bool:
+    """A request that opens with a command verb and never names an audience ("delete the workspace",
+    "ignore previous instructions"): an instruction, which a request cannot give."""
+    low = text.strip().lower()
+    opens = any(re.match(rf"(please\s+)?{re.escape(v)}\b", low) for v in _COMMAND_VERBS)
+    return opens and not _AUDIENCE_WORDS.search(low)
+
+
+def id_pattern(users) -> re.Pattern | None:
+    """The workspace's user-id shape as a case-insensitive pattern (letters + a fixed number of
+    digits, e.g. u\d{5}), found inside any token ("xu12211", "u05184-u08259"); None when the ids
+    share no such shape (then only known ids are matched, case-insensitively)."""
+    sample = [str(u) for u in list(users)[:2000]]
+    shapes = {(m.group(1).lower(), len(m.group(2))) for m in (re.fullmatch(r"([A-Za-z]{1,8})(\d{3,})", u)
+                                                              for u in sample) if m}
+    if len(shapes) != 1 or len(sample) == 0:
+        return None
+    prefix, digits = shapes.pop()
+    return re.compile(rf"{re.escape(prefix)}\d{{{digits}}}", re.IGNORECASE)
+
+
 def strip_user_ids(text: str, users) -> tuple[str, list[str]]:
-    """(text with known user ids replaced, the ids in order of appearance)."""
-    known = set(map(str, users))
+    """(text with user ids replaced, the known ids in order of appearance). Known ids match in any
+    case; a token holding anything shaped like a workspace id (a prefix, a range "a-b", another case)
+    is replaced too, so no id-like text reaches the LLM or the plan's phrasing."""
+    known = {str(u).lower(): str(u) for u in users}
+    pattern = id_pattern(known.values())
     found: list[str] = []
 
     def sub(m):
         tok = m.group(0).strip(".:")
-        if tok in known:
-            if tok not in found:
-                found.append(tok)
-            return ID_PLACEHOLDER
-        return m.group(0)
+        hits = [tok.lower()] if tok.lower() in known else []
+        if pattern is not None:
+            hits += [h.group(0).lower() for h in pattern.finditer(tok)]
+        if not hits:
+            return m.group(0)
+        for h in hits:
+            if h in known and known[h] not in found:
+                found.append(known[h])
+        return ID_PLACEHOLDER
 
     return _TOKEN.sub(sub, text), found
+
+
+# innermost JSON-looking blocks: an object with a quoted key, a list of quoted strings, or what
+# removing those left empty
+_JSON_BLOCK = re.compile(r"\{[^{}\[\]]*[\"'][^{}\[\]]*:[^{}\[\]]*\}|\[[^{}\[\]]*[\"'][^{}\[\]]*\]"
+                         r"|\[[\s,]*\]|\{[\s,]*\}")
+
+
+def strip_json(text: str) -> tuple[str, bool]:
+    """The request without embedded JSON objects (a pasted plan, say): a request is read as words,
+    and a plan inside it must not set sizes, thresholds or tools."""
+    out, changed = text, False
+    while True:
+        new = _JSON_BLOCK.sub(" ", out)
+        if new == out:
+            return out, changed
+        out, changed = new, True
 
 
 def phrasing_of(text: str) -> str:
@@ -157,7 +217,8 @@ class Planner:
         """(validated plan, info: source, seconds, attempts, model, seed user count)."""
         text = check_request(request, self.res.config.max_request_chars)
         text, ids = strip_user_ids(text, self.res.users)
-        text = sanitize_request(text)
+        text, had_json = strip_json(text)
+        text = check_request(sanitize_request(text), self.res.config.max_request_chars)
         t = time.perf_counter()
         path = self._cache_path(text) if self.cache else None
         if path is not None and path.exists():
@@ -175,13 +236,21 @@ class Planner:
                 if path is not None:
                     write_json(path, {"request": text, "plan": plan.to_json()})
         info["rewriter_model"] = self.rewriter.model if self._rewriter is not None else None
+        if had_json:
+            info["ignored_json"] = True
         grounded = self.ground(text, plan)
         update = {"phrasing": [phrasing_of(text)]}
         filters, dropped = ground_filters(text, plan.filters)
         filters, added = recall_filters(text, filters, self.res.catalog)
-        if dropped or added:
+        filters, replaced = stated_bounds(text, filters, self.res.catalog)  # raises on a contradiction
+        if dropped or added or replaced:
             update["filters"] = filters.model_dump(mode="json") if filters is not None else None
-            info.update({k: v for k, v in (("dropped_filters", dropped), ("added_filters", added)) if v})
+            info.update({k: v for k, v in (("dropped_filters", dropped), ("added_filters", added),
+                                           ("replaced_filters", replaced)) if v})
+        update.update(self.ground_sizing(text, plan, info))
+        if plan.exclude and not NEGATION.search(text):
+            info["dropped_exclusions"] = list(plan.exclude)
+            update["exclude"] = []
         if grounded:
             update["seed_entities"] = list(plan.seed_entities) + grounded
             info["grounded_seed_entities"] = grounded
@@ -191,6 +260,18 @@ class Planner:
             plan = TargetingPlan.model_validate(plan.model_dump())
             info["seed_users_from_request"] = len(ids)
         return plan, info
+
+    @staticmethod
+    def ground_sizing(text: str, plan: TargetingPlan, info: dict) -> dict:
+        """A size or threshold stays only when the request states its number in words (a plan
+        inside the request, or a number the model made up, does not size an audience)."""
+        update, nums = {}, {float(x) for x in re.findall(r"\d+(?:\.\d+)?", text.replace(",", ""))}
+        if plan.size is not None and float(plan.size) not in nums:
+            info["dropped_size"], update["size"] = plan.size, None
+        if plan.threshold is not None and (float(plan.threshold) not in nums
+                                           or not re.search(r"\b(score|threshold|above|at least)\b", text, re.I)):
+            info["dropped_threshold"], update["threshold"] = plan.threshold, None
+        return update
 
     def ground(self, text: str, plan: TargetingPlan) -> list[str]:
         """Entities the request itself names or describes, not yet in the plan (see the module doc)."""

@@ -51,7 +51,7 @@ class Resources:
     # ---- users and their data ----------------------------------------------------------------
     @cached_property
     def profiles(self) -> pd.DataFrame:
-        p = self.ws.profiles()
+        p = self.ws.user_profiles()
         p["user_id"] = p["user_id"].astype(str)
         return p.reset_index(drop=True)
 

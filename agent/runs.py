@@ -5,7 +5,9 @@ renamed into place, so a record is complete or absent.
     plan.json        the validated plan (replay: targetbot ask -w WS --plan WS/runs/<id>/plan.json)
     tool_calls.json  [{"tool", "args", "seconds"}] in call order
     versions.json    model and artifact versions (tower bundle, graph key, rewriter model, config)
-    audience.parquet user_id, score (fused), find, graph (per-source rank-normalised)
+    audience.parquet user_id, score (fused), find, graph (per-source rank-normalised); only for an
+                     audience whose ids were revealed (agent/privacy.py): otherwise the
+                     record keeps its size and the reason, never the ids
     summary.json     kind "ask", time, size, export path, timings, plan source, notes
     result.json      the `ask --json` object
 
@@ -32,7 +34,7 @@ def new_run_id() -> str:
 
 
 def write_run(res, result) -> str:
-    run_id = new_run_id()
+    run_id = result.run_id or new_run_id()
     target = res.ws.runs_dir / run_id
     result.run_id = run_id
     summary = {"kind": "ask", "run_id": run_id, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -45,7 +47,8 @@ def write_run(res, result) -> str:
         (tmp / "plan.json").write_text(result.plan.model_dump_json(indent=2, exclude_defaults=True) + "\n")
         (tmp / "tool_calls.json").write_text(json.dumps(result.tool_calls, indent=2, default=str) + "\n")
         (tmp / "versions.json").write_text(json.dumps(res.versions(), indent=2, default=str) + "\n")
-        result.audience.to_parquet(tmp / "audience.parquet", index=False)
+        if result.listed:
+            result.audience.to_parquet(tmp / "audience.parquet", index=False)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
         (tmp / "result.json").write_text(json.dumps(result.to_json(), indent=2, default=str) + "\n")
     return run_id

@@ -50,6 +50,7 @@ class SessionState:
     previous: Selection | None = None  # the audience of the turn before (chat)
     agreement: dict | None = None
     vs_previous: dict | None = None
+    refusal: str | None = None  # why the audience's ids may not be revealed (agent/privacy.py); None: they may
 
     def source_rules(self) -> list[SourceRule]:
         """The decisions of the sources that ran (FIND, EGL)."""

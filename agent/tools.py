@@ -84,6 +84,7 @@ class ExplainArgs(_Args):
 
 class ExportArgs(_Args):
     path: str = Field(min_length=1, description="Where to write the audience (.csv or .parquet).")
+    overwrite: bool = Field(False, description="Replace an existing file (the caller's --force).")
 
 
 class ToolSession:
@@ -275,7 +276,7 @@ class ToolSession:
     def export_audience(self, a: ExportArgs) -> dict:
         from targetbot.agent.export import export_audience
 
-        return export_audience(self, Path(a.path))
+        return export_audience(self, Path(a.path), a.overwrite)
 
 
 _SPECS = [

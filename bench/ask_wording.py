@@ -55,7 +55,7 @@ def main() -> None:
                    "keyword_auc": round(auc(y, kw), 4)}
             try:
                 plan, info = planner.plan(words)
-                r = executor.execute(plan, words, AskOptions(record=False), info)
+                r = executor.execute(plan, words, AskOptions(record=False, reveal=False), info)
             except TargetbotError as e:  # a plan the rewriter could not make counts as a loss
                 row.update(error=str(e), ask_p=0.0, ask_auc=0.5, find_p=None)
                 out.append(row)

@@ -1,7 +1,9 @@
 """Atomic writes: write to a temporary sibling, fsync, then rename over the target.
 
 A crash or a bad input therefore never leaves a half-written artifact behind; readers see
-either the old file or the new one.
+either the old file or the new one. A temporary name carries its writer's process id, so what a
+killed writer left (a graph build stopped by kill -9) is removed by the next write of the same
+target, while a live writer's is left alone.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -25,7 +28,8 @@ def atomic_path(target: str | Path, suffix: str = "") -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix + ".tmp", dir=target.parent)
+    clean_leftovers(target)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=suffix + ".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     tmp.unlink()
@@ -43,6 +47,37 @@ def atomic_path(target: str | Path, suffix: str = "") -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def clean_leftovers(target: Path, max_age_s: float = 3600.0) -> list[Path]:
+    """Remove what killed writes of `target` left: temporaries of dead writers (or, without a
+    writer id, older than `max_age_s`), and the previous version a directory swap kept (restored
+    when the swap died before the new one was in place)."""
+    removed = []
+    for p in target.parent.glob(f".{target.name}.*.tmp"):
+        writer = p.name[len(target.name) + 2:].split(".", 1)[0]
+        stale = (not _alive(int(writer))) if writer.isdigit() else (time.time() - p.stat().st_mtime > max_age_s)
+        if stale and writer != str(os.getpid()):
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+            removed.append(p)
+    old = target.with_name(f".{target.name}.old")
+    if old.is_dir():
+        if target.exists():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.rename(target)
+        removed.append(old)
+    return removed
 
 
 def write_text(target: str | Path, text: str) -> None:

@@ -188,6 +188,20 @@ class Workspace:
     def profiles(self) -> pd.DataFrame:
         return self.read_table("profiles")
 
+    def user_profiles(self) -> pd.DataFrame:
+        """The profiles, one row per user: what models and labels read. A repeated user_id is refused
+        with the line `data validate` prints for it (which scores would it get otherwise?)."""
+        from targetbot.core.contract import Problem
+
+        p = self.profiles()
+        if "user_id" in p.columns:
+            dup = p["user_id"].astype(str).duplicated().to_numpy()
+            if dup.any():
+                rows = tuple(int(i) for i in np.flatnonzero(dup)[:6])
+                raise DataError(f"{Problem(str(self.table_path('profiles')), 'duplicate user_id', 'user_id', rows)}"
+                                f" (targetbot data validate -w {self.root} lists every problem)")
+        return p
+
     def entities(self) -> pd.DataFrame:
         return self.read_table("entities")
 

@@ -5,7 +5,9 @@ share: `GET /v1/models`, `POST /v1/chat/completions` with `response_format`
 (`{"type": "json_schema", "json_schema": {"schema": ...}}` or `{"type": "json_object"}`),
 vLLM's `structured_outputs: {"json": schema}`, and tools with a named or `required`
 `tool_choice` (arguments decoded against the tool's parameter schema, like vLLM does).
-Requests are served one at a time (one model in memory); bodies are size-limited.
+Requests are served one at a time (one model in memory); bodies are size-limited; the fields
+the engine reads are validated (types and ranges, `ChatRequest`) and any fault becomes a JSON
+error response, never a dropped connection.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Union
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError
 
 from targetbot.core.errors import TargetbotError
 
@@ -26,6 +31,37 @@ class ApiError(Exception):
     def __init__(self, status: int, message: str, kind: str = "invalid_request_error"):
         super().__init__(message)
         self.status, self.message, self.kind = status, message, kind
+
+
+Number = Union[StrictInt, StrictFloat]
+
+
+class ChatRequest(BaseModel):
+    """The chat-completions fields this server reads, with OpenAI's types and ranges; other fields
+    clients send (user, seed, stop ...) are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+    model: StrictStr | None = None
+    messages: list[Any] = Field(min_length=1)
+    max_tokens: StrictInt | None = Field(None, ge=1)
+    max_completion_tokens: StrictInt | None = Field(None, ge=1)
+    temperature: Number | None = Field(None, ge=0, le=2)
+    top_p: Number | None = Field(None, gt=0, le=1)
+    n: StrictInt | None = Field(None, ge=1)
+    stream: StrictBool | None = None
+    response_format: dict | None = None
+    structured_outputs: dict | None = None
+    tools: list[dict] | None = None
+    tool_choice: StrictStr | dict | None = None
+
+
+def check_request(body: dict) -> ChatRequest:
+    try:
+        return ChatRequest.model_validate(body)
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        raise ApiError(400, f"{where}: {err['msg']}") from None
 
 
 def _schema_of(body: dict) -> tuple[dict | None, dict | None]:
@@ -41,15 +77,29 @@ def _schema_of(body: dict) -> tuple[dict | None, dict | None]:
             if len(tools) != 1:
                 raise ApiError(400, "tool_choice 'required' with several tools is not supported here; name one")
             tool = tools[0]
-        else:
-            name = (choice or {}).get("function", {}).get("name")
-            tool = next((t for t in tools if t.get("function", {}).get("name") == name), None)
+        elif isinstance(choice, dict):
+            name = (choice.get("function") or {}).get("name")
+            tool = next((t for t in tools if (t.get("function") or {}).get("name") == name), None)
             if tool is None:
                 raise ApiError(400, f"tool_choice names unknown tool '{name}'")
-        return tool["function"].get("parameters") or {"type": "object", "properties": {}}, tool
+        else:
+            raise ApiError(400, f"tool_choice '{choice}' is not none, auto, required or a named function")
+        fn = tool.get("function")
+        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
+            raise ApiError(400, "each tool needs a function with a name")
+        params = fn.get("parameters") or {"type": "object", "properties": {}}
+        if not isinstance(params, dict):
+            raise ApiError(400, "a tool's function.parameters must be a JSON schema object")
+        return params, tool
     if isinstance(so, dict) and so.get("json") is not None:
         s = so["json"]
-        return (json.loads(s) if isinstance(s, str) else s), None
+        try:
+            s = json.loads(s) if isinstance(s, str) else s
+        except ValueError:
+            raise ApiError(400, "structured_outputs.json is not a JSON schema") from None
+        if not isinstance(s, dict):
+            raise ApiError(400, "structured_outputs.json must be a JSON schema object")
+        return s, None
     kind = rf.get("type")
     if kind == "json_schema":
         js = rf.get("json_schema") or {}
@@ -84,17 +134,17 @@ def _messages(body: dict) -> list[dict]:
 
 def chat_completion(engine, body: dict) -> dict:
     """One chat-completions request against an engine; returns the OpenAI response object."""
-    model = body.get("model") or engine.models()[0]
+    req = check_request(body)
+    model = req.model or engine.models()[0]
     if model not in engine.models():
         raise ApiError(404, f"model '{model}' does not exist (served: {', '.join(engine.models())})", "not_found_error")
-    if body.get("stream"):
+    if req.stream:
         raise ApiError(400, "stream=true is not supported by the local engine")
-    if int(body.get("n") or 1) != 1:
+    if (req.n or 1) != 1:
         raise ApiError(400, "only n=1 is supported")
     schema, tool = _schema_of(body)
     msgs = _messages(body)
-    max_tokens = int(body.get("max_completion_tokens") or body.get("max_tokens") or 512)
-    max_tokens = max(1, min(max_tokens, MAX_TOKENS_CAP))
+    max_tokens = min(req.max_completion_tokens or req.max_tokens or 512, MAX_TOKENS_CAP)
     try:
         r = engine.complete(model, msgs, schema=schema, max_tokens=max_tokens)
     except TargetbotError as e:
@@ -152,7 +202,10 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if path not in ("/v1/chat/completions", "/chat/completions"):
                 raise ApiError(404, f"no route {path}", "not_found_error")
-            n = int(self.headers.get("Content-Length") or 0)
+            try:
+                n = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                raise ApiError(400, "Content-Length is not a number") from None
             if n <= 0 or n > MAX_BODY:
                 raise ApiError(413 if n > MAX_BODY else 400, "request body missing or too large")
             try:
@@ -164,6 +217,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, chat_completion(self.engine, body))
         except ApiError as e:
             self._error(e)
+        except Exception as e:  # a fault of ours: still an answer, and the server stays up
+            self._error(ApiError(500, f"internal error: {type(e).__name__}", "server_error"))
 
 
 def make_server(engine, host: str = "127.0.0.1", port: int = 8011, verbose: bool = False) -> ThreadingHTTPServer:

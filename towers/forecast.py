@@ -87,7 +87,7 @@ class ForecastData:
             x.data = np.log1p(x.data)
             return x
 
-        profiles = ws.profiles().set_index("user_id")
+        profiles = ws.user_profiles().set_index("user_id")
         profiles.index = profiles.index.astype(str)
         prof = _profile_features(codec, profiles.reindex(users))
         history_input = sp.hstack([bag(input_windows), prof]).tocsr()

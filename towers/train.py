@@ -51,7 +51,7 @@ class Prepared:
 
 def prepare(ws: Workspace, cfg: TowerConfig, store, progress=None) -> Prepared:
     say = progress or (lambda m: None)
-    profiles = ws.profiles().set_index("user_id")
+    profiles = ws.user_profiles().set_index("user_id")
     profiles.index = profiles.index.astype(str)
     users = pd.Index(profiles.index, name="user_id")
     split = ws.user_split(pd.Series(users)).to_numpy()

@@ -18,6 +18,7 @@ from targetbot.core.scenarios.rules import (
     NotRule,
     ProfileRule,
     Rule,
+    regex_matches,
 )
 from targetbot.core.scenarios.scenario import Scenario
 from targetbot.core.workspace import Workspace
@@ -47,8 +48,9 @@ def _apply(values: pd.Series, cond: Condition) -> np.ndarray:
                 hit = text.str.contains(re.escape(str(arg)), case=False, regex=True)
             elif op == "contains_any":
                 hit = text.str.contains("|".join(re.escape(str(a)) for a in arg), case=False, regex=True)
-            else:
-                hit = text.str.contains(str(arg), case=False, regex=True)
+            else:  # user-written: a linear-time engine, so no pattern can hang labelling
+                ok &= regex_matches(text.to_numpy(dtype=object), str(arg))
+                continue
             ok &= hit.fillna(False).to_numpy(dtype=bool)
             continue
         if op in ("gt", "gte", "lt", "lte", "between"):
@@ -90,7 +92,7 @@ class LabelContext:
 
     @classmethod
     def load(cls, ws: Workspace) -> "LabelContext":
-        profiles = ws.profiles().set_index("user_id")
+        profiles = ws.user_profiles().set_index("user_id")
         events = ws.events()
         users = pd.Index(profiles.index.astype(str), name="user_id")
         return cls(ws=ws, users=users, profiles=profiles, events=events)

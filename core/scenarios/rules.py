@@ -21,7 +21,8 @@ A rule is a YAML mapping with exactly one key:
 
 A condition is a scalar (equals), a list (is one of), or a mapping with one or more of
 eq, ne, in, not_in, gt, gte, lt, lte, between, contains, contains_any, matches
-(contains/matches are case-insensitive; matches is a regular expression).
+(contains/matches are case-insensitive; matches is a regular expression in RE2 syntax, run by a
+linear-time engine, so no pattern can hang labelling: no backreferences or lookarounds).
 """
 
 from __future__ import annotations
@@ -29,6 +30,29 @@ from __future__ import annotations
 from typing import Any, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+def check_regex(pattern: str) -> str | None:
+    """None when `pattern` compiles under RE2 (what `matches` runs on), else the reason."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        pc.match_substring_regex(pa.array([""]), pattern, ignore_case=True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+        return str(e).removeprefix("Invalid regular expression: ")[:120]
+    return None
+
+
+def regex_matches(values, pattern: str):
+    """Case-insensitive `pattern` search over strings (None -> False), in linear time (RE2 via Arrow)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(values, type=pa.string(), from_pandas=True)
+    hit = pc.fill_null(pc.match_substring_regex(arr, pattern, ignore_case=True), False)
+    return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
 
 Scalar = Union[str, int, float, bool]
 
@@ -52,6 +76,15 @@ class Condition(BaseModel):
     contains: str | None = None
     contains_any: list[str] | None = None
     matches: str | None = None
+
+    @field_validator("matches")
+    @classmethod
+    def _linear_time_regex(cls, v: str | None) -> str | None:
+        if v is not None:
+            regex_error = check_regex(v)
+            if regex_error:
+                raise ValueError(f"not a valid regular expression ({regex_error})")
+        return v
 
     @classmethod
     def parse(cls, value: Any) -> "Condition":

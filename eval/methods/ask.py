@@ -46,7 +46,7 @@ class AskMethod(TargetingMethod):
 
         request = marketer_request(scenario)
         plan, info = self.planner.plan(request)
-        r = self.executor.execute(plan, request, AskOptions(record=False), info)
+        r = self.executor.execute(plan, request, AskOptions(record=False, reveal=False), info)
         fused = r.session.scores["fused"].copy()
         fused[~r.session.state.eligible] -= 2.0  # filtered-out and excluded users rank last
         chosen = np.zeros(len(fused), dtype=bool)

@@ -8,12 +8,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from targetbot.commands.common import JsonOpt, WorkspaceOpt, console, emit_json, guard, models_for, out
+from targetbot.commands.common import JsonOpt, WorkspaceOpt, console, emit_json, guard, models_for, out, safe
 from targetbot.core.errors import TargetbotError
 
 SizeOpt = Annotated[Optional[int], typer.Option("--size", "-n", min=1, help="Audience size (overrides the plan's).")]
-MinExportOpt = Annotated[Optional[int], typer.Option("--min-export", min=1, help="Minimum exportable audience size "
-                                                     "(default 50, or min_export_size in WS/agent.yaml).")]
+MinExportOpt = Annotated[Optional[int], typer.Option("--min-export", min=1, help="Raise the audience floor for this "
+                                                     "command (the workspace's, min_export_size in WS/agent.yaml, "
+                                                     "default 50, cannot be lowered).")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Replace export files that exist.")]
 UrlOpt = Annotated[Optional[str], typer.Option(help="Rewriter server (OpenAI-compatible, e.g. vLLM) instead of the "
                                                "in-process engine, e.g. http://127.0.0.1:8011/v1.")]
 ModelOpt = Annotated[Optional[str], typer.Option(help="Served model name with --url (default: targetbot-rewriter).")]
@@ -27,8 +29,11 @@ def _agent(ctx: typer.Context, workspace: Optional[Path], min_export: Optional[i
     from targetbot.agent.resources import Resources
     from targetbot.core.workspace import Workspace
 
+    from targetbot.agent.privacy import floor_for
+
     ws = Workspace.open(workspace)
-    res = Resources(ws, models_for(ctx), AgentConfig.for_workspace(ws.root, min_export_size=min_export))
+    floor = floor_for(AgentConfig.for_workspace(ws.root).min_export_size, min_export)
+    res = Resources(ws, models_for(ctx), AgentConfig.for_workspace(ws.root, min_export_size=floor))
     return Planner(res, cache=cache, url=url, model=model), Executor(res)
 
 
@@ -79,6 +84,7 @@ def ask(
     size: SizeOpt = None,
     export: Annotated[Optional[Path], typer.Option("--export", help="Write the audience here (.csv or .parquet; "
                                                    "atomic; refused below the minimum size).")] = None,
+    force: ForceOpt = False,
     min_export: MinExportOpt = None,
     url: UrlOpt = None,
     model: ModelOpt = None,
@@ -96,8 +102,12 @@ def ask(
     """
     from targetbot.agent.executor import AskOptions
 
+    from targetbot.agent.export import check_export_path
+
     if plan is None and request is None:
         raise TargetbotError("give a request in quotes, or --plan FILE to replay a plan")
+    if export is not None:
+        check_export_path(export, force)  # before any model loads
     planner, executor = _agent(ctx, workspace, min_export, url, model, cache_plans)
     if plan is not None:
         p, info = read_plan_file(plan), {"plan_source": f"file {plan}"}
@@ -106,7 +116,7 @@ def ask(
         with console.status("planning (rewriter)"):
             p, info = planner.plan(request)
     with console.status("running the plan"):
-        result = executor.execute(p, request, AskOptions(size=size, export_path=export), info)
+        result = executor.execute(p, request, AskOptions(size=size, export_path=export, overwrite=force), info)
     _show(result, json_out)
 
 
@@ -166,6 +176,7 @@ def batch(
     demands: Annotated[Path, typer.Argument(help="CSV with a 'request' column (optional 'id', 'size').")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Directory for the audiences and summary.csv.")],
     workspace: WorkspaceOpt = None,
+    force: ForceOpt = False,
     min_export: MinExportOpt = None,
     url: UrlOpt = None,
     model: ModelOpt = None,
@@ -188,8 +199,14 @@ def batch(
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
         task = bar.add_task("demands", total=len(rows))
-        done = run_batch(planner, executor, rows, out_dir, lambda i, r: bar.update(task, advance=1,
-                                                                                  description=r["id"]))
+
+        def on_row(i: int, r: dict) -> None:
+            bar.update(task, advance=1, description=r["id"])
+            if not console.is_terminal:  # no bar to draw (a log, a pipe): one line per row instead
+                console.print(f"[{i + 1}/{len(rows)}] {safe(r['id'])}: {safe(r['status'])} "
+                              f"({r['seconds']:.1f} s)", highlight=False)
+
+        done = run_batch(planner, executor, rows, out_dir, on_row, overwrite=force)
     if json_out:
         emit_json({"out": str(out_dir), "rows": done})
         return

@@ -15,6 +15,8 @@ from rich.console import Console
 
 from targetbot.core.config import Settings
 from targetbot.core.errors import TargetbotError
+from targetbot.core.terminal import for_console as safe  # noqa: F401  (re-exported for the commands)
+from targetbot.core.terminal import printable
 
 console = Console(stderr=True)
 out = Console()
@@ -63,6 +65,23 @@ def models_for(ctx: typer.Context | None):
     return models
 
 
+def release_users(ws, result: dict, route: str, min_export: int | None = None) -> dict:
+    """`result` with its `users` listed only when the workspace's privacy guard lets them out
+    (the audience floor and the difference guard, targetbot.agent.privacy); otherwise `users` is
+    empty and `note` says why. A listed audience is recorded for later difference checks."""
+    from targetbot.agent.config import AgentConfig
+    from targetbot.agent.privacy import PrivacyGuard, floor_for
+
+    cfg = AgentConfig.for_workspace(ws.root)
+    privacy = PrivacyGuard(ws, floor_for(cfg.min_export_size, min_export), cfg.difference_window_days)
+    ids = [u["user_id"] for u in result["users"]]
+    reason = privacy.refusal(ids)
+    if reason:
+        return {**result, "users": [], "listed": False, "note": reason}
+    privacy.record(ids, route)
+    return {**result, "listed": True}
+
+
 def guard(fn):
     """Turn TargetbotError (and a few stdlib errors users cause) into `error: ...` + exit code 2."""
 
@@ -71,7 +90,7 @@ def guard(fn):
         try:
             return fn(*args, **kwargs)
         except TargetbotError as e:
-            typer.echo(f"error: {e}", err=True)
+            typer.echo(f"error: {printable(str(e))}", err=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             typer.echo("interrupted", err=True)

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from targetbot.commands.common import JsonOpt, WorkspaceOpt, console, emit_json, guard, models_for, out
+from targetbot.commands.common import JsonOpt, WorkspaceOpt, console, emit_json, guard, models_for, out, release_users, safe
 from targetbot.core.errors import TargetbotError
 from targetbot.core.workspace import Workspace
 
@@ -18,11 +18,17 @@ Exclude = Annotated[Optional[list[str]], typer.Option("--exclude", "-x", help="H
 Template = Annotated[Optional[list[str]], typer.Option("--template", "-t", help="Extra template sentence for the demand (repeatable).")]
 
 
+MinExport = Annotated[Optional[int], typer.Option("--min-export", min=1, help="Raise the audience floor for this "
+                                                  "command (WS/agent.yaml's min_export_size cannot be lowered).")]
+
+
 def _print_audience(result: dict, shown: int = 10) -> None:
-    out.print(f"[bold]{result['demand']}[/]: {result['audience_size']:,} users (threshold {result['threshold']:.4f})")
+    out.print(f"[bold]{safe(result['demand'])}[/]: {result['audience_size']:,} users (threshold {result['threshold']:.4f})")
     for u in result["users"][:shown]:
         out.print(f"  {u['user_id']}  {u['score']:.4f}")
-    if result["audience_size"] > shown:
+    if result.get("note"):
+        out.print(f"[yellow]note[/]: {result['note']}")
+    elif result["audience_size"] > shown:
         out.print(f"  … {result['audience_size'] - shown:,} more (use --json for all)")
 
 
@@ -48,6 +54,7 @@ def find(
     prompt: Annotated[Optional[str], typer.Option(help="Use a prompt tuned with `targetbot tune --name NAME`.")] = None,
     scorer: Annotated[str, typer.Option(help="forecast: fit a forecaster of the future behaviour that matches the "
                                         "demand (default); tower: FIND's dual towers and the faiss index.")] = "forecast",
+    min_export: MinExport = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Zero-shot targeting: score every user against the demand, no labels needed.
@@ -82,6 +89,7 @@ def find(
     result = {"demand": demand, **zs.audience(query, top_k=top_k, threshold=threshold, prompt=learner, seeds=seeds)}
     if prompt:
         result["prompt_name"] = prompt
+    result = release_users(ws, result, "find", min_export)
     if json_out:
         emit_json(result)
     else:
@@ -118,6 +126,7 @@ def tune(
     top_k: TopK = None,
     threshold: Threshold = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    min_export: MinExport = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Few-shot targeting: correct the zero-shot audience with a few labelled seed users.
@@ -162,6 +171,7 @@ def tune(
                                                   prompt=learner), "prompt_name": name,
                   "tuning": {"scorer": "tower", **{k: info[k] for k in ("steps_run", "best_val_loss", "seconds")}}}
         done = f"{info['steps_run']} steps, held-out loss {info['best_val_loss']}"
+    result = release_users(ws, result, "tune", min_export)
     if json_out:
         emit_json(result)
     else:

@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from targetbot.commands.common import JsonOpt, WorkspaceOpt, emit_json, guard, models_for, out
+from targetbot.commands.common import JsonOpt, WorkspaceOpt, emit_json, guard, models_for, out, release_users, safe
 from targetbot.core.errors import TargetbotError
 from targetbot.core.workspace import Workspace
 
@@ -76,8 +76,8 @@ def expand_cmd(
 
     table = Table("hop", "entity", "type", "score", "why (reasoning path)")
     for r in result["entities"]:
-        table.add_row(str(r["hop"]), r["entity"], r["type"], f"{r['score']:.3f}", " → ".join(r["path"]))
-    out.print(f"seeds: {', '.join(result['seeds'])}")
+        table.add_row(str(r["hop"]), safe(r["entity"]), safe(r["type"]), f"{r['score']:.3f}", safe(" → ".join(r["path"])))
+    out.print(f"seeds: {safe(', '.join(result['seeds']))}")
     out.print(table)
     if all(r["hop"] == 0 for r in result["entities"]):
         out.print("no mined relation of these seeds clears the score cut-offs; 'targetbot graph show' lists "
@@ -94,6 +94,8 @@ def users_cmd(
     pooling: Annotated[str | None, typer.Option(
         "--pooling", help="top_k: mean of each user's k entities closest to the chosen ones; mean: EGL Eq. 7's "
         "r_u · h_e. Default: the workspace's graph config (top_k).")] = None,
+    min_export: Annotated[Optional[int], typer.Option("--min-export", min=1, help="Raise the audience floor for "
+                                                      "this command (WS/agent.yaml's cannot be lowered).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Users who prefer the given entities most: top-K by preference for their mean h_e.
@@ -122,6 +124,7 @@ def users_cmd(
     user_ids, scores = graph.preference(ids, None, pref, pooling=pooling)
     result = {"entities": [graph.names[i] for i in ids], "pooling": pooling or pref.pooling,
               "users": top_users(user_ids, scores, top_k)}
+    result = release_users(ws, result, "graph-users", min_export)
     if json_out:
         emit_json(result)
         return
@@ -130,9 +133,12 @@ def users_cmd(
     table = Table("rank", "user_id", "score")
     for k, u in enumerate(result["users"], 1):
         table.add_row(str(k), u["user_id"], f"{u['score']:.4f}")
-    out.print(f"entities: {', '.join(result['entities'])}  ({len(user_ids):,} users with history, "
+    out.print(f"entities: {safe(', '.join(result['entities']))}  ({len(user_ids):,} users with history, "
               f"{result['pooling']} pooling)")
-    out.print(table)
+    if result.get("note"):
+        out.print(f"[yellow]note[/]: {result['note']}")
+    else:
+        out.print(table)
 
 
 @app.command("show")
@@ -173,11 +179,11 @@ def show_cmd(
         return
     from rich.table import Table
 
-    out.print(f"[bold]{info['entity']}[/bold] ({info['type']})")
+    out.print(f"[bold]{safe(info['entity'])}[/bold] ({safe(info['type'])})")
     if info["description"]:
-        out.print(info["description"])
+        out.print(safe(info["description"]))
     if info["aliases"]:
-        out.print(f"also called: {', '.join(info['aliases'])}")
+        out.print(f"also called: {safe(', '.join(info['aliases']))}")
     out.print(f"mentioned {info['mentions_last_snapshot']:,} times in the latest snapshot; "
               f"{info['mined_relations']} mined relations out of {info['candidates']} candidates")
     table = Table("related entity", "type", "score", "mined", "evidence")
@@ -190,5 +196,5 @@ def show_cmd(
             ev.append("in the knowledge graph")
         if r["description_link"]:
             ev.append("named in a description")
-        table.add_row(r["entity"], r["type"], f"{r['score']:.3f}", "yes" if r["mined"] else "no", ", ".join(ev))
+        table.add_row(safe(r["entity"]), safe(r["type"]), f"{r['score']:.3f}", "yes" if r["mined"] else "no", ", ".join(ev))
     out.print(table)

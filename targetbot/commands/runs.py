@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from targetbot.commands.common import JsonOpt, WorkspaceOpt, emit_json, guard, out
+from targetbot.commands.common import JsonOpt, WorkspaceOpt, emit_json, guard, out, safe
 
 app = typer.Typer(help="Audit records of asks: request, plan, tool calls, versions, audience.", no_args_is_help=True)
 
@@ -35,7 +35,7 @@ def list_cmd(
     table = Table("run", "kind", "created", "size", "request")
     for r in runs:
         table.add_row(r["run_id"], r["kind"], r["created"] or "", "" if r["size"] is None else f"{r['size']:,}",
-                      r["request"][:70])
+                      safe(r["request"][:70]))
     out.print(table)
 
 
@@ -54,8 +54,8 @@ def show_cmd(
     if json_out or "plan" not in info:
         emit_json(info)
         return
-    out.print(f"[bold]{info['run_id']}[/] ({info['created']})  {info['request']}")
-    out.print(f"plan: {info['plan']}")
+    out.print(f"[bold]{info['run_id']}[/] ({info['created']})  {safe(info['request'])}")
+    out.print(f"plan: {safe(info['plan'])}")
     out.print("tools: " + " → ".join(c["tool"] for c in info["tool_calls"]))
     out.print(f"audience: {info['size']:,} users" + (f", exported to {info['export_path']}" if info.get("export_path") else ""))
     v = info["versions"]

@@ -111,7 +111,7 @@ def test_batch_reports_row_errors_and_goes_on(agent_ws, fake_llm, tmp_path):
     assert rows["bad"]["status"] != "error", rows["bad"]  # no valid plan: targeted by the words (may be small)
     assert rows["empty"]["status"] == "error" and "empty request" in rows["empty"]["error"]
     assert rows["pets"]["status"] == "error" and "not a number" in rows["pets"]["error"]
-    assert rows["small"]["status"].startswith("too small") and not (tmp_path / "out" / "small.csv").exists()
+    assert "below the minimum size" in rows["small"]["status"] and not (tmp_path / "out" / "small.csv").exists()
 
 
 def test_chat_refines_the_plan(agent_ws, fake_llm):

@@ -78,7 +78,7 @@ def test_export_is_atomic_and_refuses_small_audiences(executor, tmp_path):
     assert list(df.columns) == ["user_id", "score"] and len(df) == 60 and r.export_path == str(out)
     assert [c["tool"] for c in r.tool_calls][-1] == "export_audience"
     small = tmp_path / "small.csv"
-    with pytest.raises(ExportRefused, match="below the minimum exportable size"):
+    with pytest.raises(ExportRefused, match="below the minimum size"):
         executor.execute({**PLAN, "size": 10}, "x", AskOptions(export_path=small))
     assert not small.exists() and not list(tmp_path.glob(".small*"))
     r = executor.execute({**PLAN, "size": 10}, "x")  # shown without user ids
@@ -87,7 +87,8 @@ def test_export_is_atomic_and_refuses_small_audiences(executor, tmp_path):
 
 
 def test_runs_are_recorded_and_replay_identically(executor):
-    r = executor.execute(PLAN, "users likely to rent phones", info={"plan_source": "test"})
+    plan = {**PLAN, "size": 60}
+    r = executor.execute(plan, "users likely to rent phones", info={"plan_source": "test"})
     d = executor.res.ws.runs_dir / r.run_id
     assert sorted(p.name for p in d.iterdir()) == ["audience.parquet", "plan.json", "request.txt", "result.json",
                                                   "summary.json", "tool_calls.json", "versions.json"]

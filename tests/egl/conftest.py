@@ -20,6 +20,9 @@ TINY = {
 }
 
 
+MECHANICS_POLICY = {"min_export_size": 5, "difference_window_days": 0}
+
+
 class HashingEncoder:
     """Deterministic stand-in for MiniLM: L2-normalised hashed bag of words (shared words -> similar)."""
 
@@ -57,6 +60,8 @@ def graph_world_path(small_world_path, tmp_path_factory):
     dst = tmp_path_factory.mktemp("egl") / "ws"
     shutil.copytree(small_world_path, dst)
     (dst / "egl.yaml").write_text(yaml.safe_dump(TINY))
+    # the CLI's mechanics, not its privacy policy (tests/agent/test_privacy.py): a small floor, no difference guard
+    (dst / "agent.yaml").write_text(yaml.safe_dump(MECHANICS_POLICY))
     build_graph(Workspace.open(dst), hashing_models(), progress=None)
     return dst
 

@@ -74,7 +74,8 @@ def test_users_json_contract(graph_world):
     r = invoke("graph", "users", "-w", graph_world.root, "--entities", "NBA,Los Angeles Lakers", "--top-k", 7, "--json")
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
-    assert set(out) == {"entities", "pooling", "users"} and out["entities"] == ["NBA", "Lakers"]  # aliases resolved
+    assert set(out) == {"entities", "pooling", "users", "listed"} and out["entities"] == ["NBA", "Lakers"]  # aliases
+    assert out["listed"] is True
     assert out["pooling"] == "top_k"  # the graph config's default, said so scripts can record it
     assert len(out["users"]) == 7 and all(set(u) == {"user_id", "score"} for u in out["users"])
     scores = [u["score"] for u in out["users"]]

@@ -62,6 +62,11 @@ def built(tmp_path_factory, small_world_path):
     from targetbot.core.workspace import Workspace
 
     ws = Workspace.open(root)
+    import yaml
+
+    from tests.egl.conftest import MECHANICS_POLICY
+
+    (root / "agent.yaml").write_text(yaml.safe_dump(MECHANICS_POLICY))  # mechanics, not privacy policy
     content.build_stage(ws, models=fake_models(), progress=False)
     result = build_towers(ws, fake_models(), config=TowerConfig.from_name("quick", **TINY))
     yield ws, result
