@@ -43,12 +43,13 @@ class EvalContext:
     labels_ctx: LabelContext
     models: Any = None  # the process's models (targetbot.agent.models.Models), for methods that need one
     seed: int = 0
+    options: dict[str, Any] = field(default_factory=dict)  # the run's options (e.g. url: a served rewriter)
     cache: dict[str, Any] = field(default_factory=dict)  # methods share expensive features here
     _labels: dict[str, ScenarioLabels] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, ws: Workspace, models=None, seed: int = 0) -> "EvalContext":
-        return cls(ws=ws, labels_ctx=LabelContext.load(ws), models=models, seed=seed)
+    def load(cls, ws: Workspace, models=None, seed: int = 0, options: dict | None = None) -> "EvalContext":
+        return cls(ws=ws, labels_ctx=LabelContext.load(ws), models=models, seed=seed, options=dict(options or {}))
 
     def need_models(self):
         if self.models is None:

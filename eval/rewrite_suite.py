@@ -162,10 +162,12 @@ def evaluate_model(rewriter, catalog, requests: list[dict], label: str, progress
 @register_suite("rewrite")
 def run_rewrite_suite(ws, models, methods, options) -> dict:
     from targetbot.rewrite.catalog import Catalog
-    from targetbot.rewrite.client import InProcessChat, Rewriter
+    from targetbot.rewrite.client import InProcessChat, OpenAIChat, Rewriter
+    from targetbot.rewrite.config import SERVED_NAME
 
     options = options or {}
-    specs = options.get("models") or methods or ["base", "tuned"]
+    url = options.get("url")
+    specs = options.get("models") or methods or ([SERVED_NAME] if url else ["base", "tuned"])
     progress = options.get("progress")
     catalog = Catalog.from_workspace(ws)
     if options.get("requests"):
@@ -179,8 +181,14 @@ def run_rewrite_suite(ws, models, methods, options) -> dict:
     for spec in specs:
         if progress:
             progress(f"rewrite · loading {spec}")
-        engine, served, prompt, constrained = _engine_for(spec, ws, models.settings)
-        rw = _RecordingRewriter(Rewriter(InProcessChat(engine), catalog, served, prompt=prompt, constrained=constrained))
+        if url:  # a served model (vLLM or `targetbot rewrite serve`): the spec is its served name
+            engine, served, constrained = None, spec.partition(":")[0], not spec.endswith(":free")
+            prompt = "full" if served == "base" else "tuned"
+            chat = OpenAIChat(url)
+        else:
+            engine, served, prompt, constrained = _engine_for(spec, ws, models.settings)
+            chat = InProcessChat(engine)
+        rw = _RecordingRewriter(Rewriter(chat, catalog, served, prompt=prompt, constrained=constrained))
         try:  # warm-up outside the timing, as a served model is warm: allowed-token tables, prompt cache
             rw.rewrite(WARMUP_REQUEST)
         except TargetbotError:

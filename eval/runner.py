@@ -44,7 +44,7 @@ def run(ws: Workspace, suite: str, models=None, methods: list[str] | None = None
         body = SUITE_RUNNERS[suite](ws, models, methods, {"seed": seed, "progress": progress, **(options or {})})
         return SuiteResult(suite, suite, body)
     return SuiteResult(suite, "scenarios", run_suite(ws, suite, methods or list_methods(suite), scenario_names,
-                                                     models=models, seed=seed, progress=progress))
+                                                     models=models, seed=seed, progress=progress, options=options))
 
 
 def _r(x: float, nd: int = 4) -> float | None:
@@ -52,7 +52,8 @@ def _r(x: float, nd: int = 4) -> float | None:
 
 
 def run_suite(ws: Workspace, suite: str, methods: list[str], scenario_names: list[str] | None = None,
-              models=None, seed: int = 0, progress: Callable[[str], None] | None = None) -> dict:
+              models=None, seed: int = 0, progress: Callable[[str], None] | None = None,
+              options: dict | None = None) -> dict:
     if suite not in SCENARIO_SUITES:
         raise TargetbotError(f"unknown suite '{suite}' (suites: {', '.join(SUITES)})")
     available = list_methods(suite)
@@ -68,7 +69,7 @@ def run_suite(ws: Workspace, suite: str, methods: list[str], scenario_names: lis
         scenarios = [s for s in scenarios if s.name in scenario_names]
     if not scenarios:
         raise TargetbotError(f"{ws.scenarios_dir} holds no scenario files")
-    ctx = EvalContext.load(ws, models, seed=seed)
+    ctx = EvalContext.load(ws, models, seed=seed, options=options)
     results = []
     timings: dict[str, float] = {}
     for name in methods:

@@ -38,7 +38,8 @@ class AskMethod(TargetingMethod):
         from targetbot.agent.resources import Resources
 
         res = Resources(ctx.ws, ctx.need_models())
-        self.planner, self.executor = Planner(res, cache=True), Executor(res)
+        url, model = ctx.options.get("url"), ctx.options.get("model")  # a served rewriter, when given
+        self.planner, self.executor = Planner(res, cache=True, url=url, model=model), Executor(res)
         self.rows = res.users.get_indexer(ctx.eval_users.astype(str))
 
     def score(self, scenario, ctx: EvalContext) -> MethodOutput:

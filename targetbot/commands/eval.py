@@ -62,9 +62,15 @@ def run(
     seed: Annotated[int, typer.Option(help="Seed for methods that sample.")] = 0,
     report: Annotated[Optional[Path], typer.Option(help="Also write a Markdown report to this file.")] = None,
     requests: Annotated[Optional[Path], typer.Option(help="rewrite suite: JSONL of requests with expected families, entities, exclusions.")] = None,
-    models: Annotated[Optional[str], typer.Option(help="rewrite suite: comma-separated models to compare, e.g. base,tuned.")] = None,
+    models: Annotated[Optional[str], typer.Option(help="rewrite suite: comma-separated models to compare, e.g. base,tuned "
+                                                  "(with --url: served names, e.g. targetbot-rewriter,base).")] = None,
     repeats: Annotated[int, typer.Option(min=1, help="graph suite: train ALPC and its ablations with this many "
                                          "seeds and report mean and std.")] = 1,
+    url: Annotated[Optional[str], typer.Option(help="A served rewriter (OpenAI-compatible: vLLM or `targetbot rewrite "
+                                               "serve`), e.g. http://127.0.0.1:8011/v1: the rewrite suite and the ask "
+                                               "method plan through it instead of loading the model.")] = None,
+    model: Annotated[Optional[str], typer.Option(help="ask method with --url: the served model name "
+                                                 "(default targetbot-rewriter).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Run targeting methods on every scenario: AUC, KS, accuracy/precision/recall at each method's own rule.
@@ -81,7 +87,7 @@ def run(
     method_list = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
     scenario_list = [s.strip() for s in scenarios.split(",") if s.strip()] if scenarios else None
     options = {"requests": requests, "models": [m.strip() for m in models.split(",")] if models else None,
-               "repeats": repeats}
+               "repeats": repeats, "url": url, "model": model}
     with console.status("evaluating") as status:
         typed = run_any(ws, suite, models_for(ctx), method_list, scenario_list, seed=seed,
                         progress=lambda m: status.update(f"evaluating {m}"), options=options)

@@ -131,3 +131,19 @@ def test_chat_refines_the_plan(agent_ws, fake_llm):
     assert excluded["audience"]["size"] <= narrowed["audience"]["size"]
     assert "overlap" in [c["tool"] for c in narrowed["tool_calls"]]
     assert '"exclude"' in objs[3]["message"] and objs[4]["message"] == "bye"
+
+
+def test_eval_ask_method_plans_through_a_given_url(agent_ws):
+    """`eval run --methods ask --url U --model M` hands U and M to the rewriter (vLLM or a local server)."""
+    seen = []
+
+    def factory(res, url=None, model=None):
+        seen.append((url, model))
+        return FakeRewriter(res.catalog, {"demands": [{"family": "purchase", "items": ["phone rental"]}]})
+
+    r = runner.invoke(app, ["eval", "run", "-w", str(agent_ws.root), "--methods", "ask", "--scenarios", "phone_renting",
+                            "--url", "http://127.0.0.1:9/v1", "--model", "served-rewriter", "--json"],
+                      obj=agent_models(rewriter=factory))
+    assert r.exit_code == 0, r.output
+    assert seen == [("http://127.0.0.1:9/v1", "served-rewriter")]
+    assert json.loads(r.stdout)["results"][0]["method"] == "ask"

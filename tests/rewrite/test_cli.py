@@ -97,3 +97,31 @@ def test_eval_rewrite_bad_requests_file(small_world_path, tmp_path):
     r = runner.invoke(app, ["eval", "run", "-w", str(small_world_path), "--suite", "rewrite", "--requests", str(reqs)])
     assert r.exit_code == 2
     assert f"{reqs}: line 2: unknown family 'shopping'" in r.output and r.output.count("\n") == 1
+
+
+def test_eval_rewrite_suite_through_a_served_model(small_world_path, tmp_path, tiny_model, tiny_adapter, catalog):
+    """`eval run --suite rewrite --url`: the same harness, the plans coming from a server (here the
+    local engine's; vLLM speaks the same protocol)."""
+    import shutil
+
+    from targetbot.rewrite.engine_local import LocalEngine
+    from targetbot.rewrite.server import serve_in_thread
+
+    model, tok = tiny_model
+    engine = LocalEngine(model_and_tokenizer=(copy.deepcopy(model), tok), adapter=tiny_adapter)
+    srv, url = serve_in_thread(engine)
+    ws = tmp_path / "ws"
+    shutil.copytree(small_world_path, ws)
+    reqs = tmp_path / "requests.jsonl"
+    reqs.write_text(json.dumps({"request": f"users likely to buy {catalog.names[0]}", "families": ["purchase"],
+                                "entities": [catalog.names[0]], "exclude": []}) + "\n")
+    try:
+        r = runner.invoke(app, ["eval", "run", "-w", str(ws), "--suite", "rewrite", "--requests", str(reqs),
+                                "--url", url, "--models", "targetbot-rewriter,base", "--json"])
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert [x["model"] for x in out["results"]] == ["targetbot-rewriter", "base"]
+    assert all(row["latency_s"] > 0 for row in out["results"])
