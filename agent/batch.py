@@ -49,6 +49,8 @@ def unique_ids(raw: list[str]) -> list[str]:
     out, seen = [], set()
     for i, r in enumerate(raw):
         base = rid = _safe_id(r, i)
+        if base.lower() == "summary":  # OUT/summary.csv is the batch's own file
+            base = rid = f"{base}-row"
         k = 2
         while rid in seen:
             rid, k = f"{base}-{k}", k + 1

@@ -29,7 +29,7 @@ QUIT_WORDS = {"exit", "quit", "bye", "q", ":q"}
 REFINE_ONLY = re.compile(r"^\s*(narrow (it|them|that)|only \d|just \d|limit (it|them)|exclude|excluding|remove (them|those)|"
                          r"drop (them|those)|make it|leave out|restrict (it|them)|fewer|top \d+ of them)", re.IGNORECASE)
 HELP = ("Type who to target, then refine: 'narrow it to first-tier cities', 'exclude people who already rent'.\n"
-        "Commands: /plan  /export FILE  /size N  /undo  /new  /help  /quit")
+        "Commands: /plan  /export FILE [--force]  /size N  /undo  /new  /help  /quit")
 
 
 @dataclass
@@ -71,9 +71,10 @@ class ChatSession:
     def current(self):
         return self.turns[-1] if self.turns else None
 
-    def _run(self, request: str, plan: TargetingPlan, info: dict, export: Path | None = None) -> AskResult:
+    def _run(self, request: str, plan: TargetingPlan, info: dict, export: Path | None = None,
+             overwrite: bool = False) -> AskResult:
         prev = self.current[2].session.state.audience.rows if self.current else None
-        opts = AskOptions(size=self.options.size, export_path=export, record=self.options.record)
+        opts = AskOptions(size=self.options.size, export_path=export, overwrite=overwrite, record=self.options.record)
         return self.executor.execute(plan, request, opts, info, previous=prev)
 
     def turn(self, text: str) -> Reply:
@@ -133,8 +134,10 @@ class ChatSession:
             self.turns.append((base, sized, r))
             return Reply(f"size {n:,}", r)
         if cmd == "/export":
+            force = arg.endswith(" --force")
+            arg = arg.removesuffix(" --force").strip()
             if not arg:
-                return Reply("usage: /export FILE.csv")
-            r = self._run(base, plan, {"plan_source": "chat"}, export=Path(arg).expanduser())
+                return Reply("usage: /export FILE.csv [--force]")
+            r = self._run(base, plan, {"plan_source": "chat"}, export=Path(arg).expanduser(), overwrite=force)
             return Reply(f"exported {len(r.audience):,} users to {r.export_path}", r)
         raise TargetbotError(f"unknown command '{cmd}' ({HELP.splitlines()[-1]})")

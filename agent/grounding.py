@@ -165,14 +165,24 @@ def recall_filters(text: str, filters: Filters | None, catalog) -> tuple[Filters
 # ---- exclusions and stated age bounds ------------------------------------------------------------
 # An exclusion stays only when the request says to leave someone out: the rewriter sometimes adds
 # one nobody asked for, and an exclusion silently removes users.
-NEGATION = re.compile(r"\b(not|no|non|never|exclud\w*|except|without|other than|apart from|leave out|leaving out|"
-                      r"minus|but not|don't|dont|doesn't|don't|isn't|aren't|who haven't|haven't|hasn't|rather than|"
-                      r"instead of|avoid\w*|skip\w*|besides)\b|n't\b", re.IGNORECASE)
+NEGATION = re.compile(r"(?<![\w\-])(?:not|no|never|non|except|exclud\w*|without|unless|omit\w*|minus|besides|"
+                      r"avoid\w*|skip\w*)(?![\w\-])|\bother than\b|\bapart from\b|\bleav(?:e|ing) out\b|"
+                      r"\brather than\b|\binstead of\b|n['’]t\b|\b(?:remove|drop|filter out|take out)\b.+\bfrom\b|"
+                      r"\bbut\s+(?:drop|remove|skip|leave out)\b",
+                      re.IGNORECASE)
 
-_LOWER = [r"older than (\d+)", r"(?:over|above|more than) (\d+) ?(?:years?|yrs?|y/?o)\b", r"aged? (?:over|above) (\d+)",
-          r"at least (\d+) ?(?:years?|yrs?) old"]
-_UPPER = [r"younger than (\d+)", r"(?:under|below|less than) (\d+) ?(?:years?|yrs?|y/?o)\b", r"aged? (?:under|below) (\d+)"]
-_RANGE = [r"aged (\d+) ?(?:-|–|to) ?(\d+)", r"between (\d+) and (\d+) ?(?:years?|yrs?)"]
+_OLD = r" ?(?:years? old|yrs? old|y/?o)\b"
+# (pattern, how the number bounds age: "gt" strict lower, "ge", "lt" strict upper, "le", "range")
+_AGE_FORMS = [
+    (r"(?<!no )(?<!not )\bolder than (\d+)", "gt"), (r"(?<!not )\bover (\d+)" + _OLD, "gt"),
+    (r"\baged? (?:over|above) (\d+)\b", "gt"), (r"\bat least (\d+)" + _OLD, "ge"),
+    (r"\b(\d+)(?: years? old)? or older\b", "ge"), (r"\b(\d+) ?\+ ?years? old\b", "ge"),
+    (r"(?<!no )(?<!not )\byounger than (\d+)", "lt"), (r"(?<!not )\bunder (\d+)" + _OLD, "lt"),
+    (r"\baged? (?:under|below) (\d+)\b", "lt"), (r"\b(?:no|not) older than (\d+)", "le"),
+    (r"\bnot over (\d+)" + _OLD, "le"), (r"\b(\d+)(?: years? old)? or younger\b", "le"),
+    (r"\baged (?:between )?(\d+) ?(?:-|–|to|and) ?(\d+)\b", "range"),
+    (r"\b(\d+) ?(?:-|–|to) ?(\d+)[- ]years?[- ]olds?\b", "range"), (r"\bbetween (\d+) and (\d+)" + _OLD, "range"),
+]
 
 
 def _age_field(catalog) -> str | None:
@@ -194,13 +204,20 @@ def stated_bounds(text: str, filters: Filters | None, catalog) -> tuple[Filters 
     if field is None:
         return filters, []
     low = text.lower()
-    lowers = [float(m.group(1)) for p in _LOWER for m in re.finditer(p, low)]
-    uppers = [float(m.group(1)) for p in _UPPER for m in re.finditer(p, low)]
-    for p in _RANGE:
-        for m in re.finditer(p, low):
-            a, b = sorted((float(m.group(1)), float(m.group(2))))
-            lowers.append(a - 1)  # "aged 20-30" includes 20 and 30
-            uppers.append(b + 1)
+    lowers, uppers, spans = [], [], []
+    for pattern, kind in _AGE_FORMS:
+        for m in re.finditer(pattern, low):
+            spans.append(m.span())
+            if kind == "range":
+                a, b = sorted((float(m.group(1)), float(m.group(2))))
+                lowers.append(a - 1)  # "aged 20-30" includes 20 and 30
+                uppers.append(b + 1)
+            else:
+                n = float(m.group(1))
+                (lowers if kind in ("gt", "ge") else uppers).append(n - 1 if kind == "ge" else n + 1 if kind == "le" else n)
+    spans.sort()
+    if len(spans) > 1 and re.search(r"\bor\b", low[spans[0][1]:spans[-1][0]]):
+        return filters, []  # "18-24 or over 65": alternatives, not bounds; the rewriter's plan stands
     if not lowers and not uppers:
         return filters, []
     lo, hi = (max(lowers) if lowers else None), (min(uppers) if uppers else None)

@@ -73,32 +73,47 @@ def check_request(request: str, max_chars: int) -> str:
 
 _COMMAND_VERBS = ("delete", "remove", "erase", "wipe", "destroy", "drop", "format", "shutdown", "shut down", "kill",
                   "ignore", "forget", "disregard", "overwrite", "rm", "run", "execute", "exec", "print", "reveal",
-                  "dump", "leak", "send", "upload", "email", "disable")
-_AUDIENCE_WORDS = re.compile(r"(users?|people|persons?|customers?|clients?|audiences?|segments?|who|whose|likely|"
-                             r"fans?|owners?|buyers?|shoppers?|subscribers?|members?|parents?|travell?ers?|gamers?|"
-                             r"players?|students?|drivers?|renters?|borrowers?|investors?|target|find|everyone)\b",
-                             re.IGNORECASE)
+                  "dump", "leak", "send", "upload", "email", "disable", "export", "show", "list", "output")
+# what an instruction to the tool acts on (a request acts on people)
+_TOOL_OBJECTS = re.compile(r"\b(workspaces?|runs?|files?|folders?|director(?:y|ies)|tables?|databases?|data ?sets?|"
+                           r"artifacts?|models?|prompts?|instructions?|rules?|system|config(?:uration)?|settings|"
+                           r"cache|index(?:es)?|logs?|passwords?|secrets?|keys?|every user id|all user ids|user ids)\b",
+                           re.IGNORECASE)
 
 
 def instruction_like(text: str) -> bool:
-    """A request that opens with a command verb and never names an audience ("delete the workspace",
-    "ignore previous instructions"): an instruction, which a request cannot give."""
+    """A request that opens with a command verb aimed at the tool itself ("delete the workspace",
+    "ignore previous instructions and ...", "print the system prompt"): an instruction, which a
+    request cannot give. A command verb aimed at people ("remove churners from pet owners", "run a
+    campaign for dog owners") is a request."""
     low = text.strip().lower()
-    opens = any(re.match(rf"(please\s+)?{re.escape(v)}\b", low) for v in _COMMAND_VERBS)
-    return opens and not _AUDIENCE_WORDS.search(low)
+    for v in _COMMAND_VERBS:
+        m = re.match(rf"(please\s+)?{re.escape(v)}(?![\w\-])", low)
+        if m:
+            return bool(_TOOL_OBJECTS.search(low[m.end():]))
+    return False
 
 
 def id_pattern(users) -> re.Pattern | None:
     """The workspace's user-id shape as a case-insensitive pattern (letters + a fixed number of
-    digits, e.g. u\d{5}), found inside any token ("xu12211", "u05184-u08259"); None when the ids
-    share no such shape (then only known ids are matched, case-insensitively)."""
+    digits, e.g. u\d{5}, not followed by another digit), found inside any token ("xu12211",
+    "u05184-u08259"); None when most ids share no such shape (then only known ids are matched)."""
     sample = [str(u) for u in list(users)[:2000]]
-    shapes = {(m.group(1).lower(), len(m.group(2))) for m in (re.fullmatch(r"([A-Za-z]{1,8})(\d{3,})", u)
-                                                              for u in sample) if m}
-    if len(shapes) != 1 or len(sample) == 0:
+    shapes: dict[tuple[str, int], int] = {}
+    for u in sample:
+        m = re.fullmatch(r"([A-Za-z]{1,8})(\d{3,})", u)
+        if m:
+            key = (m.group(1).lower(), len(m.group(2)))
+            shapes[key] = shapes.get(key, 0) + 1
+    if not shapes:
         return None
-    prefix, digits = shapes.pop()
-    return re.compile(rf"{re.escape(prefix)}\d{{{digits}}}", re.IGNORECASE)
+    (prefix, digits), count = max(shapes.items(), key=lambda kv: kv[1])
+    if count < 0.9 * len(sample):
+        return None
+    return re.compile(rf"{re.escape(prefix)}\d{{{digits}}}(?!\d)", re.IGNORECASE)
+
+
+_ID_MARKER = re.compile(r"(?:\buser|\bid|\bcustomer|#)\s*[:=]?\s*$", re.IGNORECASE)
 
 
 def strip_user_ids(text: str, users) -> tuple[str, list[str]]:
@@ -111,34 +126,87 @@ def strip_user_ids(text: str, users) -> tuple[str, list[str]]:
 
     def sub(m):
         tok = m.group(0).strip(".:")
-        hits = [tok.lower()] if tok.lower() in known else []
-        if pattern is not None:
-            hits += [h.group(0).lower() for h in pattern.finditer(tok)]
-        if not hits:
+        low = tok.lower()
+        if low.isdigit() and not _ID_MARKER.search(m.string[max(0, m.start() - 12):m.start()]):
+            return m.group(0)  # a bare number is a number ("aged 25", "500 users") unless marked as an id
+        exact = [p for p in low.split("-") if p in known] if all(p in known for p in low.split("-")) else []
+        shaped = [h.group(0) for h in pattern.finditer(tok)] if pattern is not None else []
+        if not exact and not shaped and low not in known:
             return m.group(0)
-        for h in hits:
-            if h in known and known[h] not in found:
+        for h in exact or ([low] if low in known else []):  # only exact ids become seeds, not "xu12211"
+            if known[h] not in found:
                 found.append(known[h])
         return ID_PLACEHOLDER
 
     return _TOKEN.sub(sub, text), found
 
 
-# innermost JSON-looking blocks: an object with a quoted key, a list of quoted strings, or what
-# removing those left empty
-_JSON_BLOCK = re.compile(r"\{[^{}\[\]]*[\"'][^{}\[\]]*:[^{}\[\]]*\}|\[[^{}\[\]]*[\"'][^{}\[\]]*\]"
-                         r"|\[[\s,]*\]|\{[\s,]*\}")
+def _balanced_spans(text: str):
+    """(start, end) of each outermost balanced {...} or [...] span."""
+    pairs, stack, start = {"{": "}", "[": "]"}, [], None
+    for k, ch in enumerate(text):
+        if ch in pairs:
+            if not stack:
+                start = k
+            stack.append(pairs[ch])
+        elif stack and ch == stack[-1]:
+            stack.pop()
+            if not stack:
+                yield start, k + 1
+        elif ch in "}]":
+            stack = []
 
 
 def strip_json(text: str) -> tuple[str, bool]:
-    """The request without embedded JSON objects (a pasted plan, say): a request is read as words,
-    and a plan inside it must not set sizes, thresholds or tools."""
-    out, changed = text, False
-    while True:
-        new = _JSON_BLOCK.sub(" ", out)
-        if new == out:
-            return out, changed
-        out, changed = new, True
+    """The request without embedded JSON (a pasted plan, say): a request is read as words, and a
+    plan inside it must not set sizes, thresholds or tools. Only spans that parse as a JSON object
+    (or a list holding one) go; "[Guns N' Roses]" stays. An unterminated object (`{"size": 3`)
+    goes from its brace to the end."""
+    import json
+
+    out, changed, cut = [], False, 0
+    for a, b in _balanced_spans(text):
+        try:
+            value = json.loads(text[a:b])
+        except ValueError:
+            continue
+        if isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, dict) for v in value)):
+            out.append(text[cut:a])
+            cut, changed = b, True
+    rest = text[cut:]
+    m = re.search(r"\{\s*[\"'][^\"']*[\"']\s*:", rest)  # the start of an object that never closes
+    if m and "}" not in rest[m.start():]:
+        rest, changed = rest[:m.start()], True
+    return " ".join("".join(out + [rest]).split()) if changed else text, changed
+
+
+_NUMBER_WORDS = {"a hundred": 100, "one hundred": 100, "a thousand": 1000, "one thousand": 1000,
+                 "ten thousand": 10000, "a million": 1_000_000, "one million": 1_000_000}
+
+
+def stated_numbers(text: str) -> set[float]:
+    """Numbers a request states: 500, 1,000, 1.5k, 10k, 2m, "a thousand", and a percentage as its
+    fraction too ("top 5%" -> 5 and 0.05)."""
+    low = text.lower()
+    out: set[float] = set()
+    for m in re.finditer(r"(\d+(?:[.,]\d+)*)\s*(k|m|%)?(?![a-z])", low):
+        raw, unit = m.group(1), m.group(2)
+        v = float(raw.replace(",", "")) if re.fullmatch(r"\d{1,3}(,\d{3})+", raw) or "," not in raw else None
+        if v is None:
+            continue
+        if re.fullmatch(r"\d{1,3}(\.\d{3})+", raw):  # 1.000 written the European way
+            out.add(float(raw.replace(".", "")))
+        out.add(v)
+        if unit == "k":
+            out.add(v * 1000)
+        elif unit == "m":
+            out.add(v * 1_000_000)
+        elif unit == "%":
+            out |= {v / 100, 1 - v / 100}
+    for words, v in _NUMBER_WORDS.items():
+        if words in low:
+            out.add(float(v))
+    return out
 
 
 def phrasing_of(text: str) -> str:
@@ -265,11 +333,11 @@ class Planner:
     def ground_sizing(text: str, plan: TargetingPlan, info: dict) -> dict:
         """A size or threshold stays only when the request states its number in words (a plan
         inside the request, or a number the model made up, does not size an audience)."""
-        update, nums = {}, {float(x) for x in re.findall(r"\d+(?:\.\d+)?", text.replace(",", ""))}
+        update, nums = {}, stated_numbers(text)
         if plan.size is not None and float(plan.size) not in nums:
             info["dropped_size"], update["size"] = plan.size, None
-        if plan.threshold is not None and (float(plan.threshold) not in nums
-                                           or not re.search(r"\b(score|threshold|above|at least)\b", text, re.I)):
+        if plan.threshold is not None and (round(float(plan.threshold), 6) not in {round(x, 6) for x in nums}
+                                           or not re.search(r"\b(score|threshold|above|at least|top)\b|%", text, re.I)):
             info["dropped_threshold"], update["threshold"] = plan.threshold, None
         return update
 

@@ -8,8 +8,10 @@ Every route that reveals user ids obeys it: `ask`, `chat` and `batch` (listing a
 *The difference guard*: two audiences that are each large can still isolate a few people by
 their difference ("everyone in the city" minus "everyone in the city without one credit score").
 Every released audience (listed or exported, through any route) is kept in WS/privacy/releases/;
-a new one whose symmetric difference with any release of the last `difference_window_days` is
-non-empty but smaller than the floor is refused, naming the earlier release.
+a new one A is refused, naming the earlier release R, when either one-sided difference (A minus
+R, or R minus A) is non-empty but smaller than the floor, for any release of the last
+`difference_window_days`. (One-sided: padding the new audience with other users does not hide
+the few it drops.)
 
 What it does not protect against: combinations of three or more releases (A minus the union of
 B and C); intersections (two large audiences whose overlap is small); releases made outside
@@ -83,11 +85,14 @@ class PrivacyGuard:
             return (f"audience of {len(ids):,} users is below the minimum size ({self.floor}): ids are not revealed; "
                     "widen the request")
         for r in self.releases():
-            diff = len(np.setxor1d(ids, r.users(), assume_unique=True))
-            if 0 < diff < self.floor:
-                return (f"this audience differs from release {r.ref} ({r.route}, "
-                        f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime(r.created))} UTC) by {diff} users, fewer "
-                        f"than the minimum size ({self.floor}): revealing both would single them out")
+            prev = np.unique(r.users())
+            for diff, side in ((len(np.setdiff1d(ids, prev, assume_unique=True)), "has"),
+                               (len(np.setdiff1d(prev, ids, assume_unique=True)), "lacks")):
+                if 0 < diff < self.floor:
+                    return (f"this audience differs from release {r.ref} ({r.route}, "
+                            f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime(r.created))} UTC) by {diff} users it "
+                            f"{side}, fewer than the minimum size ({self.floor}): revealing both would single "
+                            "them out")
         return None
 
     def check(self, user_ids) -> None:

@@ -87,6 +87,14 @@ class ExportArgs(_Args):
     overwrite: bool = Field(False, description="Replace an existing file (the caller's --force).")
 
 
+def _loggable(args: dict) -> dict:
+    """Tool arguments as the call log keeps them: seed user ids as counts. The log reaches `ask
+    --json`, run records and `runs show`, and the negatives are users the tool picked itself, so
+    their ids would leave it whatever the privacy guard decided about the audience."""
+    return {k: (f"{len(v)} user ids" if k in ("positives", "negatives") and isinstance(v, list) else v)
+            for k, v in args.items()}
+
+
 class ToolSession:
     """One plan's execution context: which tools may run, what they share, what they did."""
 
@@ -109,7 +117,7 @@ class ToolSession:
     def _run(self, name: str, args: _Args, fn: Callable[[_Args], dict]) -> dict:
         if name not in self.allowed:
             raise OutOfPlanTool(f"tool '{name}' is not allowed by this plan (allowed: {', '.join(sorted(self.allowed))})")
-        call = {"tool": name, "args": args.model_dump(mode="json", exclude_none=True)}
+        call = {"tool": name, "args": _loggable(args.model_dump(mode="json", exclude_none=True))}
         self.calls.append(call)
         t = time.perf_counter()
         try:

@@ -3,11 +3,13 @@
 A crash or a bad input therefore never leaves a half-written artifact behind; readers see
 either the old file or the new one. A temporary name carries its writer's process id, so what a
 killed writer left (a graph build stopped by kill -9) is removed by the next write of the same
-target, while a live writer's is left alone.
+target, while a live writer's is left alone. (Process ids are per machine: two machines writing
+one shared workspace at once are not told apart.)
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -64,9 +66,12 @@ def clean_leftovers(target: Path, max_age_s: float = 3600.0) -> list[Path]:
     writer id, older than `max_age_s`), and the previous version a directory swap kept (restored
     when the swap died before the new one was in place)."""
     removed = []
-    for p in target.parent.glob(f".{target.name}.*.tmp"):
+    for p in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
         writer = p.name[len(target.name) + 2:].split(".", 1)[0]
-        stale = (not _alive(int(writer))) if writer.isdigit() else (time.time() - p.stat().st_mtime > max_age_s)
+        if writer.isdigit() and int(writer) <= 2**22:  # a pid (Linux caps them at 2**22)
+            stale = not _alive(int(writer))
+        else:  # an older temporary without a writer id, or a name that only looks like one
+            stale = time.time() - p.stat().st_mtime > max_age_s
         if stale and writer != str(os.getpid()):
             shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
             removed.append(p)

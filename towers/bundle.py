@@ -67,23 +67,32 @@ def prune_bundles(ws: Workspace, keep: set[str]) -> list[tuple[str, int]]:
     return removed
 
 
+# Exactly what a pickled ProfileCodec refers to; anything else in the file is refused (a pickle
+# that names builtins.eval, say, would run code on load).
+_CODEC_GLOBALS = {("numpy", "dtype"), ("numpy", "ndarray"), ("numpy._core.multiarray", "_reconstruct"),
+                  ("numpy.core.multiarray", "_reconstruct"), ("sklearn.preprocessing._data", "QuantileTransformer"),
+                  ("_codecs", "encode")}
+
+
 def _legacy_codec(path: Path) -> ProfileCodec:
-    """A codec pickled by an earlier layout (module `towers.inputs`), mapped onto this one; only
-    ProfileCodec and the scikit-learn/numpy objects it holds may be loaded."""
+    """A codec pickled by an earlier layout (module `towers.inputs`), mapped onto this one."""
     class Renamed(pickle.Unpickler):
         def find_class(self, module, name):
-            if module == "towers.inputs" and name == "ProfileCodec":
+            if (module, name) in (("towers.inputs", "ProfileCodec"), ("targetbot.towers.inputs", "ProfileCodec")):
                 return ProfileCodec
-            if module.split(".")[0] in ("sklearn", "numpy", "builtins", "collections", "copyreg", "_codecs"):
+            if (module, name) in _CODEC_GLOBALS:
                 return super().find_class(module, name)
-            raise pickle.UnpicklingError(f"{path}: unexpected {module}.{name} in a stored codec")
+            raise pickle.UnpicklingError(f"unexpected {module}.{name} in a stored codec")
 
     try:
         with open(path, "rb") as fh:
-            return Renamed(fh).load()
-    except (OSError, pickle.UnpicklingError, EOFError) as e:
+            codec = Renamed(fh).load()
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError, ValueError) as e:
         raise TargetbotError(f"{path}: cannot read the stored profile codec ({e}); rebuild the towers "
                              "with 'targetbot build --force'") from None
+    if not isinstance(codec, ProfileCodec):
+        raise TargetbotError(f"{path}: not a stored profile codec; rebuild the towers with 'targetbot build --force'")
+    return codec
 
 
 def text_state(text: TextTower) -> dict[str, torch.Tensor]:

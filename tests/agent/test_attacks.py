@@ -201,3 +201,46 @@ def test_the_attack_count():
     """The closing note counts these cases; keep the count honest when adding one."""
     here = open(__file__, encoding="utf-8").read()
     assert here.count("\ndef test_") >= 16 and os.path.basename(__file__) == "test_attacks.py"
+
+
+# ---- what a real marketer writes must not be refused or mangled (found in review) ------------------
+@pytest.mark.parametrize("text", ["remove churners from the list of pet owners", "run a campaign for dog owners",
+                                  "print shop customers", "drop-shipping merchants", "send flowers to moms",
+                                  "show me gamers who might buy a console"])
+def test_command_verbs_aimed_at_people_are_requests(text):
+    from targetbot.agent.planner import instruction_like
+
+    assert not instruction_like(text)
+
+
+def test_bare_numbers_are_not_user_ids_even_when_ids_are_numbers():
+    from targetbot.agent.planner import strip_user_ids
+
+    ids = [str(i) for i in range(1, 5000)]
+    text, seeds = strip_user_ids("the 500 users aged 25 to 35, like user 42", ids)
+    assert "500" in text and "25 to 35" in text and seeds == ["42"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("at least 18 years old", "(age#>#17)"), ("no older than 30 years", "(age#<#31)"),
+    ("not over 30 years old", "(age#<#31)"), ("18 to 24 year olds", "(age#>#17) AND (age#<#25)"),
+    ("customers for more than 5 years", None), ("under 30 dollars", None), ("over 18s", None),
+    ("aged 18-24 or over 65 years old", None)])
+def test_stated_age_bounds_read_the_words_as_a_person_would(text, expected):
+    from types import SimpleNamespace
+
+    from targetbot.agent.grounding import stated_bounds
+
+    catalog = SimpleNamespace(fields=[SimpleNamespace(name="age", kind="numeric", values=[])])
+    filters, _ = stated_bounds(text, None, catalog)
+    assert (filters.render() if filters else None) == expected
+
+
+def test_ordinary_brackets_stay_and_stated_sizes_are_read_in_their_forms(make_agent):
+    from targetbot.agent.planner import stated_numbers, strip_json
+
+    assert strip_json("fans of [Guns N' Roses]") == ("fans of [Guns N' Roses]", False)
+    assert strip_json('users {"size": 100000')[0] == "users"  # an unterminated paste goes too
+    assert {1000.0, 10000.0, 0.05} <= stated_numbers("the top 5% of 1k fans, up to 10k")
+    planner, _, _ = make_agent({**BASIC, "size": 1000})
+    assert planner.plan("1k users likely to rent phones")[0].size == 1000

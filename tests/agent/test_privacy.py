@@ -111,14 +111,21 @@ def test_property_no_route_reveals_fewer_than_the_floor_and_every_isolating_pair
     guard = PrivacyGuard(res.ws, FLOOR, window_days=30)
     everyone = res.users.to_numpy().astype(str)
     for _ in range(25):
-        a = rng.choice(everyone, size=int(rng.integers(FLOOR, 300)), replace=False)
-        b = np.setdiff1d(a, a[:int(rng.integers(0, 2 * FLOOR))]) if rng.random() < 0.7 else \
-            rng.choice(everyone, size=int(rng.integers(FLOOR, 300)), replace=False)
+        a = rng.choice(everyone, size=int(rng.integers(FLOOR, 250)), replace=False)
+        kind = rng.random()
+        if kind < 0.4:  # drop a few
+            b = np.setdiff1d(a, a[:int(rng.integers(0, 2 * FLOOR))])
+        elif kind < 0.7:  # drop a few and pad with many others, to hide the drop
+            rest = np.setdiff1d(everyone, a)
+            pad = rng.choice(rest, size=min(len(rest), int(rng.integers(FLOOR, 200))), replace=False)
+            b = np.union1d(np.setdiff1d(a, a[:int(rng.integers(1, FLOOR))]), pad)
+        else:
+            b = rng.choice(everyone, size=int(rng.integers(FLOOR, 300)), replace=False)
         g = PrivacyGuard(res.ws.__class__(tmp_path / f"g{_}"), FLOOR)  # a fresh ledger per pair
         g.release(a, "test")
-        diff = len(np.setxor1d(np.unique(a), np.unique(b)))
+        only_a, only_b = len(np.setdiff1d(np.unique(a), b)), len(np.setdiff1d(np.unique(b), a))
         refused = g.refusal(b)
-        if len(np.unique(b)) < FLOOR or 0 < diff < FLOOR:
+        if len(np.unique(b)) < FLOOR or 0 < only_a < FLOOR or 0 < only_b < FLOOR:
             assert refused
         else:
             assert refused is None
@@ -129,3 +136,19 @@ def _plan_file(tmp_path, plan: dict):
     p = tmp_path / f"plan-{abs(hash(json.dumps(plan, sort_keys=True)))}.json"
     p.write_text(json.dumps(plan))
     return p
+
+
+def test_padding_an_audience_does_not_hide_the_users_it_drops(agent_ws):
+    users = pd.read_parquet(agent_ws.table_path("profiles"))["user_id"].astype(str).to_numpy()
+    guard = PrivacyGuard(agent_ws, FLOOR)
+    guard.release(users[:200], "test")
+    padded = np.r_[users[1:200], users[200:260]]  # one user dropped, sixty others added
+    assert "by 1 users it lacks" in guard.refusal(padded)
+
+
+def test_the_tool_call_log_holds_no_user_ids(executor):
+    seed = [str(executor.res.users[0])]
+    r = executor.execute({**PLAN, "size": 3, "seed_users": seed}, "x")
+    logged = json.dumps(r.to_json()["tool_calls"])
+    assert not r.listed and "tune_prompt" in logged
+    assert not any(u in logged for u in executor.res.users.astype(str))  # negatives were picked by the tool

@@ -38,3 +38,8 @@ def test_a_codec_pickled_under_the_old_module_name_still_loads(codec_and_profile
     (tmp_path / "evil.pkl").write_bytes(b"cos\nsystem\n(S'true'\ntR.")
     with pytest.raises(TargetbotError, match="unexpected os.system"):
         _legacy_codec(tmp_path / "evil.pkl")
+    marker = tmp_path / "pwned"
+    (tmp_path / "eval.pkl").write_bytes(b"cbuiltins\neval\n(S'open(%r, \"w\").close()'\ntR." % str(marker).encode())
+    with pytest.raises(TargetbotError, match="unexpected builtins.eval"):
+        _legacy_codec(tmp_path / "eval.pkl")
+    assert not marker.exists()
