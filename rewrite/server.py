@@ -36,6 +36,17 @@ class ApiError(Exception):
 Number = Union[StrictInt, StrictFloat]
 
 
+class _Function(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    name: StrictStr
+    parameters: dict | None = None
+
+
+class _Tool(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    function: _Function
+
+
 class ChatRequest(BaseModel):
     """The chat-completions fields this server reads, with OpenAI's types and ranges; other fields
     clients send (user, seed, stop ...) are accepted and ignored."""
@@ -51,7 +62,7 @@ class ChatRequest(BaseModel):
     stream: StrictBool | None = None
     response_format: dict | None = None
     structured_outputs: dict | None = None
-    tools: list[dict] | None = None
+    tools: list[_Tool] | None = None
     tool_choice: StrictStr | dict | None = None
 
 
@@ -78,7 +89,8 @@ def _schema_of(body: dict) -> tuple[dict | None, dict | None]:
                 raise ApiError(400, "tool_choice 'required' with several tools is not supported here; name one")
             tool = tools[0]
         elif isinstance(choice, dict):
-            name = (choice.get("function") or {}).get("name")
+            fn = choice.get("function")
+            name = fn.get("name") if isinstance(fn, dict) else None
             tool = next((t for t in tools if (t.get("function") or {}).get("name") == name), None)
             if tool is None:
                 raise ApiError(400, f"tool_choice names unknown tool '{name}'")
@@ -103,6 +115,8 @@ def _schema_of(body: dict) -> tuple[dict | None, dict | None]:
     kind = rf.get("type")
     if kind == "json_schema":
         js = rf.get("json_schema") or {}
+        if not isinstance(js, dict):
+            raise ApiError(400, "response_format.json_schema must be an object with a schema")
         schema = js.get("schema")
         if not isinstance(schema, dict):
             raise ApiError(400, "response_format.json_schema.schema must be an object")
@@ -124,7 +138,7 @@ def _messages(body: dict) -> list[dict]:
             raise ApiError(400, "each message needs a role of system/user/assistant/tool")
         content = m.get("content")
         if isinstance(content, list):  # content parts: keep the text ones
-            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+            content = "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
         if content is None and m.get("tool_calls"):
             content = json.dumps([tc.get("function", {}) for tc in m["tool_calls"]])
         role = "system" if m["role"] == "developer" else ("user" if m["role"] == "tool" else m["role"])

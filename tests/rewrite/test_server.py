@@ -175,6 +175,10 @@ BAD_BODIES = [
      "tool_choice": {"function": {"name": "g"}}},
     {"messages": [{"role": "user", "content": "x"}], "tools": [{"function": {"name": "f", "parameters": "x"}}],
      "tool_choice": "required"},
+    {"messages": [{"role": "user", "content": "x"}], "tools": [{"function": "f"}], "tool_choice": "required"},
+    {"messages": [{"role": "user", "content": "x"}], "tools": [{"function": {"name": "f"}}],
+     "tool_choice": {"function": "f"}},
+    {"messages": [{"role": "user", "content": "x"}], "response_format": {"type": "json_schema", "json_schema": "s"}},
 ]
 
 
