@@ -208,7 +208,7 @@ class Executor:
         from targetbot.agent.privacy import guard_for
 
         ids = res.users.to_numpy()[s.state.audience.rows]
-        guard = guard_for(res)
+        guard = guard_for(res.ws, cfg)
         s.state.refusal = guard.refusal(ids) if options.reveal else "an internal run (evaluation) reveals no ids"
         explanation = s.call("explain_audience", {"examples": cfg.examples, "snippets": cfg.snippets})
         if s.state.vs_previous is not None:

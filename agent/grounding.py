@@ -173,6 +173,7 @@ NEGATION = re.compile(r"(?<![\w\-])(?:not|no|never|non|except|exclud\w*|without|
 
 _OLD = r" ?(?:years? old|yrs? old|y/?o)\b"
 # (pattern, how the number bounds age: "gt" strict lower, "ge", "lt" strict upper, "le", "range")
+_STRICT = {"gt": ("lower", 0), "ge": ("lower", -1), "lt": ("upper", 0), "le": ("upper", 1)}
 _AGE_FORMS = [
     (r"(?<!no )(?<!not )\bolder than (\d+)", "gt"), (r"(?<!not )\bover (\d+)" + _OLD, "gt"),
     (r"\baged? (?:over|above) (\d+)\b", "gt"), (r"\bat least (\d+)" + _OLD, "ge"),
@@ -212,9 +213,9 @@ def stated_bounds(text: str, filters: Filters | None, catalog) -> tuple[Filters 
                 a, b = sorted((float(m.group(1)), float(m.group(2))))
                 lowers.append(a - 1)  # "aged 20-30" includes 20 and 30
                 uppers.append(b + 1)
-            else:
-                n = float(m.group(1))
-                (lowers if kind in ("gt", "ge") else uppers).append(n - 1 if kind == "ge" else n + 1 if kind == "le" else n)
+            else:  # as strict bounds: "at least 18" is "older than 17"
+                side, shift = _STRICT[kind]
+                (lowers if side == "lower" else uppers).append(float(m.group(1)) + shift)
     spans.sort()
     if len(spans) > 1 and re.search(r"\bor\b", low[spans[0][1]:spans[-1][0]]):
         return filters, []  # "18-24 or over 65": alternatives, not bounds; the rewriter's plan stands

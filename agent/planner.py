@@ -116,12 +116,20 @@ def id_pattern(users) -> re.Pattern | None:
 _ID_MARKER = re.compile(r"(?:\buser|\bid|\bcustomer|#)\s*[:=]?\s*$", re.IGNORECASE)
 
 
-def strip_user_ids(text: str, users) -> tuple[str, list[str]]:
+def user_id_index(users) -> tuple[dict[str, str], re.Pattern | None]:
+    """(lower-case id -> id, the id shape): what `strip_user_ids` matches against, built once per
+    workspace rather than per request."""
+    known = {str(u).lower(): str(u) for u in users}
+    return known, id_pattern(known.values())
+
+
+def strip_user_ids(text: str, users=None, index: tuple[dict[str, str], re.Pattern | None] | None = None
+                   ) -> tuple[str, list[str]]:
     """(text with user ids replaced, the known ids in order of appearance). Known ids match in any
     case; a token holding anything shaped like a workspace id (a prefix, a range "a-b", another case)
-    is replaced too, so no id-like text reaches the LLM or the plan's phrasing."""
-    known = {str(u).lower(): str(u) for u in users}
-    pattern = id_pattern(known.values())
+    is replaced too, so no id-like text reaches the LLM or the plan's phrasing. `index`: a prebuilt
+    `user_id_index(users)`."""
+    known, pattern = index if index is not None else user_id_index(users)
     found: list[str] = []
 
     def sub(m):
@@ -267,6 +275,7 @@ class Planner:
         self._rewriter = rewriter
         self.url, self.model = url, model
         self.cache = cache
+        self._id_index = None  # user_id_index(res.users), on the first request
 
     @property
     def rewriter(self):
@@ -284,7 +293,9 @@ class Planner:
     def plan(self, request: str) -> tuple[TargetingPlan, dict]:
         """(validated plan, info: source, seconds, attempts, model, seed user count)."""
         text = check_request(request, self.res.config.max_request_chars)
-        text, ids = strip_user_ids(text, self.res.users)
+        if self._id_index is None:
+            self._id_index = user_id_index(self.res.users)
+        text, ids = strip_user_ids(text, index=self._id_index)
         text, had_json = strip_json(text)
         text = check_request(sanitize_request(text), self.res.config.max_request_chars)
         t = time.perf_counter()

@@ -111,12 +111,19 @@ class PrivacyGuard:
         return ref
 
     def release(self, user_ids, route: str, ref: str | None = None) -> str:
-        """check, then record: the one call a route makes before it shows or writes ids."""
+        """check, then record (AudienceRefused instead of a reason)."""
         self.check(user_ids)
         return self.record(user_ids, route, ref)
 
 
-def guard_for(res, floor: int | None = None) -> PrivacyGuard:
-    """The guard of a workspace's resources (floor and window from WS/agent.yaml)."""
-    cfg = res.config
-    return PrivacyGuard(res.ws, cfg.min_export_size if floor is None else floor, cfg.difference_window_days)
+def command_config(ws, min_export: int | None = None):
+    """WS/agent.yaml with one command's floor: the workspace's, or a higher one it asks for."""
+    from targetbot.agent.config import AgentConfig
+
+    cfg = AgentConfig.for_workspace(ws.root)
+    return cfg.model_copy(update={"min_export_size": floor_for(cfg.min_export_size, min_export)})
+
+
+def guard_for(ws, config) -> PrivacyGuard:
+    """The guard of a workspace under an agent config (its floor and difference window)."""
+    return PrivacyGuard(ws, config.min_export_size, config.difference_window_days)

@@ -25,8 +25,13 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def wheel_env(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--wheel-dir", str(tmp / "dist"), str(ROOT)], check=True, cwd=tmp)
+    leftover = not (ROOT / "build").exists()  # setuptools builds in the source tree: leave it as it was
+    try:
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                        "--wheel-dir", str(tmp / "dist"), str(ROOT)], check=True, cwd=tmp)
+    finally:
+        if leftover:
+            shutil.rmtree(ROOT / "build", ignore_errors=True)
     (wheel,) = (tmp / "dist").glob("targetbot-*.whl")
     env_dir = tmp / "venv"
     venv.create(env_dir, with_pip=False)

@@ -44,14 +44,12 @@ def _apply(values: pd.Series, cond: Condition) -> np.ndarray:
     for op, arg in cond.ops().items():
         if op in ("contains", "contains_any", "matches"):
             text = values.astype("string").fillna("")
-            if op == "contains":
-                hit = text.str.contains(re.escape(str(arg)), case=False, regex=True)
-            elif op == "contains_any":
-                hit = text.str.contains("|".join(re.escape(str(a)) for a in arg), case=False, regex=True)
-            else:  # user-written: a linear-time engine, so no pattern can hang labelling
+            if op == "matches":  # user-written: a linear-time engine, so no pattern can hang labelling
                 ok &= regex_matches(text.to_numpy(dtype=object), str(arg))
-                continue
-            ok &= hit.fillna(False).to_numpy(dtype=bool)
+            else:
+                words = [arg] if op == "contains" else arg
+                hit = text.str.contains("|".join(re.escape(str(w)) for w in words), case=False, regex=True)
+                ok &= hit.fillna(False).to_numpy(dtype=bool)
             continue
         if op in ("gt", "gte", "lt", "lte", "between"):
             num = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)

@@ -23,17 +23,14 @@ ModelOpt = Annotated[Optional[str], typer.Option(help="Served model name with --
 
 def _agent(ctx: typer.Context, workspace: Optional[Path], min_export: Optional[int], url: Optional[str] = None,
            model: Optional[str] = None, cache: bool = False):
-    from targetbot.agent.config import AgentConfig
     from targetbot.agent.executor import Executor
     from targetbot.agent.planner import Planner
+    from targetbot.agent.privacy import command_config
     from targetbot.agent.resources import Resources
     from targetbot.core.workspace import Workspace
 
-    from targetbot.agent.privacy import floor_for
-
     ws = Workspace.open(workspace)
-    floor = floor_for(AgentConfig.for_workspace(ws.root).min_export_size, min_export)
-    res = Resources(ws, models_for(ctx), AgentConfig.for_workspace(ws.root, min_export_size=floor))
+    res = Resources(ws, models_for(ctx), command_config(ws, min_export))
     return Planner(res, cache=cache, url=url, model=model), Executor(res)
 
 

@@ -69,11 +69,9 @@ def release_users(ws, result: dict, route: str, min_export: int | None = None) -
     """`result` with its `users` listed only when the workspace's privacy guard lets them out
     (the audience floor and the difference guard, targetbot.agent.privacy); otherwise `users` is
     empty and `note` says why. A listed audience is recorded for later difference checks."""
-    from targetbot.agent.config import AgentConfig
-    from targetbot.agent.privacy import PrivacyGuard, floor_for
+    from targetbot.agent.privacy import command_config, guard_for
 
-    cfg = AgentConfig.for_workspace(ws.root)
-    privacy = PrivacyGuard(ws, floor_for(cfg.min_export_size, min_export), cfg.difference_window_days)
+    privacy = guard_for(ws, command_config(ws, min_export))
     ids = [u["user_id"] for u in result["users"]]
     reason = privacy.refusal(ids)
     if reason:
