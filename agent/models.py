@@ -19,7 +19,7 @@ import numpy as np
 
 from targetbot.core.config import Settings
 
-RewriterFactory = Callable[..., object]  # (resources, url=None, model=None) -> a rewrite.client.Rewriter
+RewriterFactory = Callable[..., object]  # (resources, url=None, model=None, protocol="json") -> a Rewriter
 
 
 class Models:
@@ -40,11 +40,12 @@ class Models:
         """Unit-norm sentence vectors; loads the encoder on first call only."""
         return self.text_encoder().encode(texts)
 
-    def rewriter(self, res, url: str | None = None, model: str | None = None):
+    def rewriter(self, res, url: str | None = None, model: str | None = None, protocol: str = "json"):
         """The request -> plan rewriter for a workspace's resources (agent/planner.py's default:
-        the in-process engine with the workspace's adapter, or a served model at `url`)."""
+        the in-process engine with the workspace's adapter, or a served model at `url`), answering
+        with one JSON plan or with tool calls (`protocol`, see rewrite/client.py)."""
         if self._rewriter is not None:
-            return self._rewriter(res, url=url, model=model)
+            return self._rewriter(res, url=url, model=model, protocol=protocol)
         from targetbot.agent.planner import default_rewriter
 
-        return default_rewriter(res, url, model)
+        return default_rewriter(res, url, model, protocol)

@@ -26,7 +26,7 @@ phrasing, EGL over the core phrase as a search query) and the answer says so; th
 never cached.
 
 Plans may be cached per request text (WS/artifacts/agent/plan-cache/), keyed by the sanitised
-text, the rewriter model and the catalog fingerprint; evaluation uses this to stay affordable on
+text, the rewriter model (and protocol) and the catalog fingerprint; evaluation uses this to stay affordable on
 a CPU. `ask` does not, unless told to.
 """
 
@@ -242,50 +242,54 @@ def local_adapter(res: Resources) -> Path | None:
                  if (Path(d) / "adapter_config.json").is_file()), None)
 
 
-def rewriter_identity(res: Resources, url: str | None = None, model: str | None = None) -> str:
+def rewriter_identity(res: Resources, url: str | None = None, model: str | None = None, protocol: str = "json") -> str:
     """What a cached plan depends on, known without loading the model."""
     if url:
-        return f"url|{url}|{model}"
+        return f"url|{url}|{model}|{protocol}"
     ad = local_adapter(res)
     stamp = [(p.name, p.stat().st_size, int(p.stat().st_mtime)) for p in sorted(ad.glob("*"))] if ad else None
-    return json.dumps(["local", str(ad), stamp, res.settings.llm])
+    return json.dumps(["local", str(ad), stamp, res.settings.llm, protocol])
 
 
-def default_rewriter(res: Resources, url: str | None = None, model: str | None = None):
+def default_rewriter(res: Resources, url: str | None = None, model: str | None = None, protocol: str = "json"):
     """The rewriter a plain `ask` uses: engine `local` (in-process, the workspace's adapter, else the
     bundled one), or an OpenAI-compatible server at `url` (vLLM or `targetbot rewrite serve`)."""
     from targetbot.rewrite.client import InProcessChat, OpenAIChat, Rewriter
     from targetbot.rewrite.config import SERVED_NAME
 
     if url:
-        return Rewriter(OpenAIChat(url), res.catalog, model or SERVED_NAME)
+        return Rewriter(OpenAIChat(url), res.catalog, model or SERVED_NAME, protocol=protocol)
     from targetbot.rewrite.engine_local import LocalEngine
 
     adapter = local_adapter(res)
     if adapter is None:
         raise TargetbotError("no rewriter adapter: run 'targetbot build' (or use --plan to replay a plan)")
     engine = LocalEngine(res.settings, adapter=adapter, merge=True)
-    return Rewriter(InProcessChat(engine), res.catalog, engine.models()[0])
+    return Rewriter(InProcessChat(engine), res.catalog, engine.models()[0], protocol=protocol)
 
 
 class Planner:
     def __init__(self, res: Resources, rewriter=None, cache: bool = False, url: str | None = None,
-                 model: str | None = None):
+                 model: str | None = None, protocol: str = "json"):
         self.res = res
         self._rewriter = rewriter
-        self.url, self.model = url, model
+        self._injected = rewriter is not None
+        self.url, self.model, self.protocol = url, model, protocol
         self.cache = cache
         self._id_index = None  # user_id_index(res.users), on the first request
 
     @property
     def rewriter(self):
         if self._rewriter is None:
-            self._rewriter = self.res.models.rewriter(self.res, self.url, self.model)
+            self._rewriter = self.res.models.rewriter(self.res, self.url, self.model, self.protocol)
         return self._rewriter
 
     def _cache_path(self, text: str) -> Path:
         rw = self._rewriter
-        ident = f"{rw.model}|{rw.prompt}" if rw is not None else rewriter_identity(self.res, self.url, self.model)
+        # a rewriter passed in (tests, benchmarks) names itself; otherwise what the plan comes from,
+        # known whether or not the model is loaded yet
+        ident = (f"{rw.model}|{rw.prompt}|{getattr(rw, 'protocol', 'json')}" if self._injected
+                 else rewriter_identity(self.res, self.url, self.model, self.protocol))
         key = json.dumps([text, ident, self.res.catalog.fingerprint()])
         h = hashlib.sha256(key.encode()).hexdigest()[:20]
         return self.res.ws.artifacts_dir / "agent" / "plan-cache" / f"{h}.json"

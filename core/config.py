@@ -32,3 +32,5 @@ class Settings(BaseModel):
         "'Qwen/Qwen2.5-0.5B-Instruct' where a hub is reachable.",
     )
     seed: int = 0
+    vllm_python: Path | None = Field(None, description="The python of the vLLM environment (`make vllm-env` "
+                                     "builds .venv-vllm); None: vLLM is not installed.")

@@ -135,12 +135,10 @@ def evaluate_model(rewriter, catalog, requests: list[dict], label: str, progress
             valid_after += 1
         except PlanError as e:
             error = str(e)
-            raw = getattr(e, "raw", [])
+            raw = getattr(e, "raw", [])  # the replies of a rewrite that failed (rewrite.client.Rewriter)
         dt = time.perf_counter() - t
         seconds.append(dt)
         first = raw[0] if raw else ""
-        if plan is None and not first:
-            first = getattr(rewriter, "last_reply", "") or ""
         placeholder += bool(PLACEHOLDER.search(first))
         pf = set(plan.families()) if plan else set()
         pe = {norm(x) for x in plan.entities()} if plan else set()
@@ -188,7 +186,8 @@ def run_rewrite_suite(ws, models, methods, options) -> dict:
         else:
             engine, served, prompt, constrained = _engine_for(spec, ws, models.settings)
             chat = InProcessChat(engine)
-        rw = _RecordingRewriter(Rewriter(chat, catalog, served, prompt=prompt, constrained=constrained))
+        rw = Rewriter(chat, catalog, served, prompt=prompt, constrained=constrained,
+                      protocol=options.get("protocol") or "json")
         try:  # warm-up outside the timing, as a served model is warm: allowed-token tables, prompt cache
             rw.rewrite(WARMUP_REQUEST)
         except TargetbotError:
@@ -202,30 +201,3 @@ def run_rewrite_suite(ws, models, methods, options) -> dict:
             "details": details}
 
 
-class _RecordingRewriter:
-    """Keeps the raw first reply of a failed rewrite so placeholder copies are counted for invalid output too."""
-
-    def __init__(self, inner):
-        self.inner = inner
-        self.last_reply = ""
-
-    def rewrite(self, request: str):
-        from targetbot.rewrite.plan import PlanError
-
-        chat = self.inner.chat
-        replies: list[str] = []
-
-        def recording(model, messages, schema, max_tokens):
-            r = chat(model, messages, schema, max_tokens)
-            replies.append(r["content"])
-            return r
-
-        self.inner.chat = recording
-        try:
-            return self.inner.rewrite(request)
-        except PlanError as e:
-            e.raw = list(replies)
-            raise
-        finally:
-            self.inner.chat = chat
-            self.last_reply = replies[0] if replies else ""

@@ -10,8 +10,11 @@ Modules, one idea each:
 * train.py            two-stage LoRA SFT on assistant tokens; `build_rewriter`
 * constrained.py      JSON-schema-guided token-level decoding (prefix automaton over the vocab)
 * engine_local.py     in-process transformers + peft engine with constrained decoding
-* engine_vllm.py      the `vllm serve` command line and process for GPU serving
+* snap.py             snapping a written entity phrase onto one catalog name
+* engine_vllm.py      the vLLM server: command line, environment, process lifetime, runtime adapters
 * server.py           OpenAI-compatible chat-completions HTTP server (stdlib)
 * messages.py         the chat messages of a rewrite (system prompt from prompts/, request as data)
-* client.py           rewrite a request through any OpenAI-compatible endpoint, with one repair
+* tool_calls.py       the plan as calls to the agent's tools, and back
+* client.py           rewrite a request through any OpenAI-compatible endpoint (JSON or tool calls),
+                      entities snapped, one repair
 """

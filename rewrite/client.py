@@ -1,27 +1,45 @@
 """Rewrite a request into a TargetingPlan through any OpenAI-compatible chat endpoint.
 
-Backends: an in-process engine (`LocalEngine`) or an HTTP server (`targetbot rewrite serve`,
-`vllm serve`) reached with the standard `openai` client. Every request carries the plan's JSON
-schema as `response_format` (structured output), so engine `local` and vLLM both constrain
-decoding. Output that still fails validation (catalog checks) gets exactly one repair attempt;
-after that a `PlanError` with a one-line reason is raised - never a half-valid plan.
+Backends: an in-process engine (`LocalEngine`) or an HTTP server (`targetbot rewrite serve`, a
+vLLM server) reached with the standard `openai` client, or through langchain for tool calls.
+
+Two protocols, the two ways vLLM offers structure:
+* `json`: one answer under the plan's JSON schema (`response_format` json_schema);
+* `tools`: calls to the agent's tools (`rewrite.tool_calls`, `tool_choice="required"`) assembled
+  into the same plan.
+
+Entities: engine `local` snaps each entity slot onto the catalog inside its decoder (rewrite.snap).
+A served model cannot, so against a server the first answer is decoded with entity slots as free
+text and the client snaps them afterwards, the same way; a phrase that snaps onto nothing is a
+validation error. Output that fails validation (catalog checks) gets exactly one repair attempt,
+decoded with entity slots as catalog enums; after that a `PlanError` with a one-line reason is
+raised - never a half-valid plan.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 
+from targetbot.core.errors import TargetbotError
 from targetbot.rewrite.catalog import Catalog
 from targetbot.rewrite.messages import build_messages
-from targetbot.rewrite.plan import PlanError, TargetingPlan, normalise_families, parse_plan, plan_json_schema
+from targetbot.rewrite.plan import PlanError, TargetingPlan, extract_json, normalise_families, parse_plan, plan_json_schema
+from targetbot.rewrite.snap import catalog_snapper, snap_entities
+from targetbot.rewrite.tool_calls import parse_calls_text, plan_from_tool_calls, plan_tools, required_calls_schema
 
 REPAIR = ("Your TargetingPlan is invalid: {error}. Reply with the corrected TargetingPlan JSON only, "
           "using entity names from the catalog.")
+REPAIR_TOOLS = ("Those tool calls do not make a valid plan: {error}. Call the tools again, with entity names "
+                "from the catalog.")
+PROTOCOLS = ("json", "tools")
 
 
 class InProcessChat:
-    """Chat backend calling an engine directly (no HTTP)."""
+    """Chat backend calling an engine directly (no HTTP); the engine snaps entities itself."""
+
+    snaps_entities = True
 
     def __init__(self, engine):
         self.engine = engine
@@ -30,14 +48,32 @@ class InProcessChat:
         r = self.engine.complete(model, messages, schema=schema, max_tokens=max_tokens)
         return {"content": r["content"], "completion_tokens": r["completion_tokens"]}
 
+    def tool_calls(self, model: str, messages: list[dict], tools: list[dict], max_tokens: int,
+                   choice: str = "required") -> dict:
+        """One call: to any of `tools` ("required") or to the tool named `choice`."""
+        if choice == "required":
+            schema = required_calls_schema(tools, parallel=False)
+        else:
+            tool = next(t for t in tools if t["function"]["name"] == choice)
+            schema = {"type": "array", "minItems": 1, "maxItems": 1, "items": {
+                "type": "object", "additionalProperties": False, "required": ["name", "parameters"],
+                "properties": {"name": {"const": choice}, "parameters": tool["function"]["parameters"]}}}
+        r = self.engine.complete(model, messages, schema=schema, max_tokens=max_tokens)
+        return {"calls": parse_calls_text(r["content"]), "completion_tokens": r["completion_tokens"]}
+
 
 class OpenAIChat:
-    """Chat backend over HTTP with the `openai` client (works against vLLM and the local server)."""
+    """Chat backend over HTTP (vLLM or the local server): the `openai` client for JSON answers,
+    langchain's `ChatOpenAI(...).bind_tools(...)` for tool calls."""
 
-    def __init__(self, base_url: str, api_key: str = "EMPTY", timeout: float = 120.0):
+    snaps_entities = False
+
+    def __init__(self, base_url: str, api_key: str = "EMPTY", timeout: float = 300.0):
         from openai import OpenAI
 
+        self.base_url, self.api_key, self.timeout = base_url, api_key, timeout
         self.client = OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0)
+        self._lc: dict[tuple, object] = {}
 
     def __call__(self, model: str, messages: list[dict], schema: dict | None, max_tokens: int) -> dict:
         from openai import OpenAIError
@@ -50,11 +86,38 @@ class OpenAIChat:
             r = self.client.chat.completions.create(model=model, messages=messages, temperature=0,
                                                     max_tokens=max_tokens, **kw)
         except OpenAIError as e:
-            from targetbot.core.errors import TargetbotError
-
             raise TargetbotError(f"rewriter endpoint error: {str(e).splitlines()[0][:200]}") from None
         return {"content": r.choices[0].message.content or "",
                 "completion_tokens": getattr(r.usage, "completion_tokens", 0) if r.usage else 0}
+
+    def tool_calls(self, model: str, messages: list[dict], tools: list[dict], max_tokens: int,
+                   choice: str = "required") -> dict:
+        """One call (`parallel_tool_calls=False`): to any of `tools` ("required") or to the tool named
+        `choice`. One per turn because vLLM's `required` array has no upper bound, and a small
+        model left free repeats a call until its token budget ends (then no call parses)."""
+        from openai import OpenAIError
+
+        key = (model, max_tokens, choice, json.dumps(tools, sort_keys=True))
+        bound = self._lc.get(key)
+        if bound is None:
+            from langchain_openai import ChatOpenAI
+
+            llm = ChatOpenAI(base_url=self.base_url, api_key=self.api_key, model=model, temperature=0,
+                             max_tokens=max_tokens, timeout=self.timeout, max_retries=0, use_responses_api=False)
+            bound = self._lc[key] = llm.bind_tools(tools, tool_choice=choice, parallel_tool_calls=False)
+        try:
+            msg = bound.invoke(messages)
+        except OpenAIError as e:
+            raise TargetbotError(f"rewriter endpoint error: {str(e).splitlines()[0][:200]}") from None
+        if msg.invalid_tool_calls:
+            bad = msg.invalid_tool_calls[0]
+            raise PlanError(f"tool call {bad.get('name') or '?'}: arguments are not valid JSON "
+                            f"({str(bad.get('error') or 'unparsable')[:80]})")
+        if not msg.tool_calls:
+            raise PlanError("the model made no tool call (output cut off at max_tokens?)")
+        calls = [{"name": c["name"], "arguments": c["args"]} for c in msg.tool_calls]
+        usage = getattr(msg, "usage_metadata", None) or {}
+        return {"calls": calls, "completion_tokens": usage.get("output_tokens", 0)}
 
 
 @dataclass
@@ -72,11 +135,18 @@ class RewriteResult:
 
 class Rewriter:
     def __init__(self, chat, catalog: Catalog | None, model: str, prompt: str = "tuned", constrained: bool = True,
-                 max_tokens: int = 320, normalise: bool = True):
+                 max_tokens: int = 320, normalise: bool = True, protocol: str = "json"):
+        if protocol not in PROTOCOLS:
+            raise TargetbotError(f"unknown protocol '{protocol}' (use {' or '.join(PROTOCOLS)})")
         self.chat, self.catalog, self.model = chat, catalog, model
         self.prompt, self.constrained, self.max_tokens = prompt, constrained, max_tokens
         self.normalise = normalise  # entities moved to their type's family (plan.normalise_families)
+        self.protocol = protocol
         self.schema = plan_json_schema(catalog)
+        # entity slots as free text on the first answer, snapped here (the in-process engine snaps itself)
+        self.snapper = catalog_snapper(catalog) if catalog is not None and not getattr(chat, "snaps_entities", False) \
+            else None
+        self.first_entities = "text" if self.snapper is not None else "enum"
         engine = getattr(chat, "engine", None)
         if catalog is not None and hasattr(engine, "add_aliases"):  # in-process engine: snap entity aliases
             engine.add_aliases(catalog.aliases())
@@ -86,24 +156,59 @@ class Rewriter:
         t = time.perf_counter()
         messages = build_messages(request, self.prompt)
         if not messages[-1]["content"]:
-            from targetbot.core.errors import TargetbotError
-
             raise TargetbotError("the request is empty: describe the audience to target")
-        schema = self.schema if self.constrained else None
         raw = []
-        reply = self.chat(self.model, messages, schema, self.max_tokens)["content"]
+        reply, plan_or_error = self._answer(messages, self.first_entities)
         raw.append(reply)
-        try:
-            return RewriteResult(self._parse(reply), time.perf_counter() - t, 1, raw)
-        except PlanError as first:
-            messages = messages + [{"role": "assistant", "content": reply},
-                                   {"role": "user", "content": REPAIR.format(error=str(first))}]
-            reply = self.chat(self.model, messages, schema, self.max_tokens)["content"]
-            raw.append(reply)
+        if isinstance(plan_or_error, TargetingPlan):
+            return RewriteResult(plan_or_error, time.perf_counter() - t, 1, raw)
+        repair = REPAIR_TOOLS if self.protocol == "tools" else REPAIR
+        messages = messages + [{"role": "assistant", "content": reply},
+                               {"role": "user", "content": repair.format(error=str(plan_or_error))}]
+        reply, plan_or_error = self._answer(messages, "enum")
+        raw.append(reply)
+        if isinstance(plan_or_error, TargetingPlan):
+            return RewriteResult(plan_or_error, time.perf_counter() - t, 2, raw)
+        err = PlanError(f"the rewriter's output is invalid after one repair attempt: {plan_or_error}")
+        err.raw = raw  # what the model said, for evaluation (placeholder copies count for failed output too)
+        raise err from None
+
+    def _answer(self, messages: list[dict], entities: str) -> tuple[str, TargetingPlan | PlanError]:
+        """(the reply as text, its plan or the PlanError saying why it is none)."""
+        if self.protocol == "tools":  # a server puts tool schemas into the prompt: never the catalog enum there
+            tools = plan_tools(self.catalog, "text" if self.snapper is not None else entities)
+            calls: list[dict] = []
             try:
-                return RewriteResult(self._parse(reply), time.perf_counter() - t, 2, raw)
-            except PlanError as second:
-                raise PlanError(f"the rewriter's output is invalid after one repair attempt: {second}") from None
+                calls += self.chat.tool_calls(self.model, messages, tools, self.max_tokens)["calls"]
+                if not any(c["name"] == "find_users" for c in calls):  # every plan needs its demands
+                    calls += self.chat.tool_calls(self.model, messages, tools, self.max_tokens,
+                                                  choice="find_users")["calls"]
+            except PlanError as e:
+                return json.dumps(calls), e
+            reply = json.dumps([{"name": c["name"], "arguments": c["arguments"]} for c in calls])
+            try:
+                return reply, self._check(plan_from_tool_calls(calls))
+            except PlanError as e:
+                return reply, e
+        schema = None
+        if self.constrained:
+            schema = self.schema if entities == "enum" else plan_json_schema(self.catalog, entities)
+        reply = self.chat(self.model, messages, schema, self.max_tokens)["content"]
+        try:
+            data = json.loads(extract_json(reply))
+        except PlanError as e:
+            return reply, e
+        except ValueError:
+            data = None  # parse_plan names the JSON error
+        try:
+            return reply, self._check(data) if isinstance(data, dict) else self._parse(reply)
+        except PlanError as e:
+            return reply, e
+
+    def _check(self, data: dict) -> TargetingPlan:
+        if self.snapper is not None:
+            data, _ = snap_entities(data, self.snapper)
+        return self._parse(json.dumps(data))
 
     def _parse(self, reply: str) -> TargetingPlan:
         plan = parse_plan(reply, self.catalog)

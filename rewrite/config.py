@@ -16,6 +16,7 @@ from targetbot.core.resources import package_path
 PROMPTS_DIR = package_path("targetbot.prompts")
 BUNDLED_ADAPTER_DIR = package_path("targetbot.rewrite", "adapters", "default")
 SERVED_NAME = "targetbot-rewriter"
+CHAT_TEMPLATE = PROMPTS_DIR / "rewriter_chat_template.jinja"
 
 # Which demand family a catalog entity type belongs to (types not listed fall back to "click":
 # content the user views, e.g. teams, shows, games).
@@ -90,13 +91,18 @@ class TrainConfig(BaseModel):
 
 
 class VllmConfig(BaseModel):
-    executable: str = "vllm"
     gpu_memory_utilization: float = 0.85
+    cpu_kvcache_gib: int = Field(2, description="KV cache on a CPU (VLLM_CPU_KVCACHE_SPACE), GiB.")
     max_model_len: int = 4096
     max_lora_rank: int = 16
-    max_loras: int = 1
-    dtype: str = "auto"
+    max_loras: int = 2
+    dtype: str = Field("auto", description="auto: bfloat16 on a CPU, the model's own on a GPU.")
+    seed: int = 0
     tool_call_parser: str = "hermes"
+    tools_in_prompt: bool = Field(False, description="Serve the model's own chat template, which writes tool "
+                                  "schemas into the prompt; default: prompts/rewriter_chat_template.jinja, which "
+                                  "does not (the adapter is trained without them; they still constrain decoding).")
+    ready_timeout_s: float = 900.0
     extra_args: list[str] = Field(default_factory=list)
 
 
@@ -108,6 +114,7 @@ class ServeConfig(BaseModel):
     base_name: str = "base"
     adapter: Path | None = Field(None, description="LoRA adapter folder; default: the workspace's, else the bundled one.")
     merge: bool = Field(False, description="Merge LoRA into the weights and serve that (faster decoding, one model).")
+    device: Literal["cpu", "gpu"] = "cpu"
     dtype: str = "float32"
     threads: int | None = None
     vllm: VllmConfig = Field(default_factory=VllmConfig)

@@ -181,13 +181,16 @@ def render_demand(d) -> str:
 
 
 # ---- JSON schema for constrained decoding ---------------------------------------------------
-def plan_json_schema(catalog=None) -> dict:
+def plan_json_schema(catalog=None, entities: str = "enum") -> dict:
     """A self-contained JSON schema of the plan; with a catalog, entity slots and filter fields are enums.
 
     Property order is the serialisation order the decoder follows. vLLM accepts the same schema
-    as `response_format={"type": "json_schema", ...}`.
+    as `response_format={"type": "json_schema", ...}`. `entities="text"` leaves entity slots as
+    short free strings (filter fields stay enums): what a served model decodes when the client
+    snaps entities onto the catalog itself (rewrite.snap.snap_entities), as engine `local` does
+    inside its decoder.
     """
-    names = sorted(catalog.names) if catalog is not None else None
+    names = sorted(catalog.names) if catalog is not None and entities == "enum" else None
     ent = {"type": "string", "enum": names} if names else {"type": "string", "minLength": 1, "maxLength": 80}
 
     def elist(desc: str, max_items: int, min_items: int = 1) -> dict:
@@ -208,7 +211,6 @@ def plan_json_schema(catalog=None) -> dict:
         demand("click", {"pages": elist("app pages clicked", MAX_SLOT)}, ["pages"]),
         demand("payment", {"channels": elist("payment channels", MAX_SLOT)}, ["channels"]),
     ]
-    condition = {"anyOf": _condition_schemas(catalog)}
     return {
         "title": "TargetingPlan",
         "type": "object",
@@ -218,10 +220,7 @@ def plan_json_schema(catalog=None) -> dict:
             "demands": {"type": "array", "minItems": 1, "maxItems": MAX_DEMANDS, "items": {"anyOf": demands}},
             "seed_entities": elist("extra graph-expansion seeds", MAX_SEEDS, 0),
             "hops": {"type": "integer", "minimum": 0, "maximum": 3},
-            "filters": {"type": "object", "additionalProperties": False, "required": ["conditions"],
-                        "properties": {"join": {"enum": ["AND", "OR"]},
-                                       "conditions": {"type": "array", "minItems": 1, "maxItems": MAX_CONDITIONS,
-                                                      "items": condition}}},
+            "filters": filters_schema(catalog),
             "exclude": elist("hard negatives", MAX_EXCLUDE, 0),
             "seed_users": {"type": "array", "minItems": 0, "maxItems": MAX_SEED_USERS,
                            "items": {"type": "string", "minLength": 1, "maxLength": 40}},
@@ -229,6 +228,13 @@ def plan_json_schema(catalog=None) -> dict:
             "threshold": {"type": "number", "minimum": 0, "maximum": 1},
         },
     }
+
+
+def filters_schema(catalog=None) -> dict:
+    return {"type": "object", "additionalProperties": False, "required": ["conditions"],
+            "properties": {"join": {"enum": ["AND", "OR"]},
+                           "conditions": {"type": "array", "minItems": 1, "maxItems": MAX_CONDITIONS,
+                                          "items": {"anyOf": _condition_schemas(catalog)}}}}
 
 
 def _condition_schemas(catalog) -> list[dict]:

@@ -22,6 +22,7 @@ from typing import Any, Union
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError
 
 from targetbot.core.errors import TargetbotError
+from targetbot.rewrite.tool_calls import required_calls_schema
 
 MAX_BODY = 1 << 20
 MAX_TOKENS_CAP = 1024
@@ -75,8 +76,18 @@ def check_request(body: dict) -> ChatRequest:
         raise ApiError(400, f"{where}: {err['msg']}") from None
 
 
-def _schema_of(body: dict) -> tuple[dict | None, dict | None]:
-    """(JSON schema to constrain to, tool to call) from a chat-completions request body."""
+def _check_tool(tool: dict) -> dict:
+    fn = tool.get("function")
+    if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
+        raise ApiError(400, "each tool needs a function with a name")
+    params = fn.get("parameters") or {"type": "object", "properties": {}}
+    if not isinstance(params, dict):
+        raise ApiError(400, "a tool's function.parameters must be a JSON schema object")
+    return {"type": "function", "function": {**fn, "parameters": params}}
+
+
+def _schema_of(body: dict) -> tuple[dict | None, str | None]:
+    """(JSON schema to constrain to, how the output becomes tool calls: None, "named:<tool>" or "required")."""
     rf = body.get("response_format") or {}
     so = body.get("structured_outputs") or {}
     if body.get("guided_json") is not None:
@@ -84,25 +95,17 @@ def _schema_of(body: dict) -> tuple[dict | None, dict | None]:
     tools = body.get("tools") or []
     choice = body.get("tool_choice")
     if tools and choice not in (None, "none", "auto"):
-        if choice == "required":
-            if len(tools) != 1:
-                raise ApiError(400, "tool_choice 'required' with several tools is not supported here; name one")
-            tool = tools[0]
-        elif isinstance(choice, dict):
+        if choice == "required":  # like vLLM: a non-empty array of {name, parameters} over all tools
+            parallel = body.get("parallel_tool_calls") is not False
+            return required_calls_schema([_check_tool(t) for t in tools], parallel), "required"
+        if isinstance(choice, dict):
             fn = choice.get("function")
             name = fn.get("name") if isinstance(fn, dict) else None
             tool = next((t for t in tools if (t.get("function") or {}).get("name") == name), None)
             if tool is None:
                 raise ApiError(400, f"tool_choice names unknown tool '{name}'")
-        else:
-            raise ApiError(400, f"tool_choice '{choice}' is not none, auto, required or a named function")
-        fn = tool.get("function")
-        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
-            raise ApiError(400, "each tool needs a function with a name")
-        params = fn.get("parameters") or {"type": "object", "properties": {}}
-        if not isinstance(params, dict):
-            raise ApiError(400, "a tool's function.parameters must be a JSON schema object")
-        return params, tool
+            return _check_tool(tool)["function"]["parameters"], "named:" + name
+        raise ApiError(400, f"tool_choice '{choice}' is not none, auto, required or a named function")
     if isinstance(so, dict) and so.get("json") is not None:
         s = so["json"]
         try:
@@ -168,9 +171,17 @@ def chat_completion(engine, body: dict) -> dict:
     message: dict = {"role": "assistant", "content": r["content"]}
     finish = "stop"
     if tool is not None:
-        message = {"role": "assistant", "content": None, "tool_calls": [{
-            "id": "call_" + uuid.uuid4().hex[:24], "type": "function",
-            "function": {"name": tool["function"]["name"], "arguments": r["content"]}}]}
+        if tool == "required":
+            try:
+                calls = [(c["name"], json.dumps(c["parameters"])) for c in json.loads(r["content"])]
+            except (ValueError, TypeError, KeyError):
+                raise ApiError(500, "generation did not finish the tool calls (max_tokens too small?)",
+                               "server_error") from None
+        else:
+            calls = [(tool.split(":", 1)[1], r["content"])]
+        message = {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_" + uuid.uuid4().hex[:24], "type": "function", "function": {"name": n, "arguments": a}}
+            for n, a in calls]}
         finish = "tool_calls"
     return {
         "id": "chatcmpl-" + uuid.uuid4().hex, "object": "chat.completion", "created": int(time.time()),

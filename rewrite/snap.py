@@ -79,3 +79,40 @@ class Snapper:
         if best is None or best_score < self.floor:
             return None, round(best_score, 3)
         return self.exact[best], round(best_score, 3)
+
+
+def catalog_snapper(catalog) -> Snapper:
+    """The snapper engine `local` uses for every entity slot: all catalog names, with aliases."""
+    return Snapper(sorted(catalog.names), catalog.aliases())
+
+
+def snap_entities(data: dict, snapper: Snapper) -> tuple[dict, list[tuple[str, str | None, float]]]:
+    """A plan dict (model output parsed as JSON) with every entity slot value snapped onto the
+    catalog; returns (data, snaps as (phrase, name or None, score)). A value that does not snap is
+    left as written, so the catalog check names it and the caller can repair."""
+    from targetbot.rewrite.plan import ENTITY_SLOTS
+
+    snaps: list[tuple[str, str | None, float]] = []
+
+    def fix(values):
+        if not isinstance(values, list):
+            return values
+        out = []
+        for v in values:
+            if isinstance(v, str):
+                name, score = snapper.snap(v)
+                snaps.append((v, name, score))
+                out.append(name if name is not None else v)
+            else:
+                out.append(v)
+        return out
+
+    data = dict(data)
+    demands = data.get("demands")
+    if isinstance(demands, list):
+        data["demands"] = [{k: (fix(v) if k in ENTITY_SLOTS else v) for k, v in d.items()} if isinstance(d, dict)
+                           else d for d in demands]
+    for key in ("seed_entities", "exclude"):
+        if key in data:
+            data[key] = fix(data[key])
+    return data, snaps

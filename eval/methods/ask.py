@@ -39,7 +39,8 @@ class AskMethod(TargetingMethod):
 
         res = Resources(ctx.ws, ctx.need_models())
         url, model = ctx.options.get("url"), ctx.options.get("model")  # a served rewriter, when given
-        self.planner, self.executor = Planner(res, cache=True, url=url, model=model), Executor(res)
+        self.planner = Planner(res, cache=True, url=url, model=model, protocol=ctx.options.get("protocol") or "json")
+        self.executor = Executor(res)
         self.rows = res.users.get_indexer(ctx.eval_users.astype(str))
 
     def score(self, scenario, ctx: EvalContext) -> MethodOutput:

@@ -19,10 +19,12 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="Replace export files th
 UrlOpt = Annotated[Optional[str], typer.Option(help="Rewriter server (OpenAI-compatible, e.g. vLLM) instead of the "
                                                "in-process engine, e.g. http://127.0.0.1:8011/v1.")]
 ModelOpt = Annotated[Optional[str], typer.Option(help="Served model name with --url (default: targetbot-rewriter).")]
+ProtocolOpt = Annotated[str, typer.Option(help="How the rewriter answers: json (one plan under its JSON schema) | "
+                                          "tools (calls to the agent's tools, assembled into the plan).")]
 
 
 def _agent(ctx: typer.Context, workspace: Optional[Path], min_export: Optional[int], url: Optional[str] = None,
-           model: Optional[str] = None, cache: bool = False):
+           model: Optional[str] = None, cache: bool = False, protocol: str = "json"):
     from targetbot.agent.executor import Executor
     from targetbot.agent.planner import Planner
     from targetbot.agent.privacy import command_config
@@ -31,7 +33,9 @@ def _agent(ctx: typer.Context, workspace: Optional[Path], min_export: Optional[i
 
     ws = Workspace.open(workspace)
     res = Resources(ws, models_for(ctx), command_config(ws, min_export))
-    return Planner(res, cache=cache, url=url, model=model), Executor(res)
+    if protocol not in ("json", "tools"):
+        raise TargetbotError(f"unknown protocol '{protocol}' (use json or tools)")
+    return Planner(res, cache=cache, url=url, model=model, protocol=protocol), Executor(res)
 
 
 def read_plan_file(path: Path) -> dict:
@@ -85,6 +89,7 @@ def ask(
     min_export: MinExportOpt = None,
     url: UrlOpt = None,
     model: ModelOpt = None,
+    protocol: ProtocolOpt = "json",
     cache_plans: Annotated[bool, typer.Option("--cache-plans", help="Reuse the plan of an identical earlier request.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
@@ -105,7 +110,7 @@ def ask(
         raise TargetbotError("give a request in quotes, or --plan FILE to replay a plan")
     if export is not None:
         check_export_path(export, force)  # before any model loads
-    planner, executor = _agent(ctx, workspace, min_export, url, model, cache_plans)
+    planner, executor = _agent(ctx, workspace, min_export, url, model, cache_plans, protocol)
     if plan is not None:
         p, info = read_plan_file(plan), {"plan_source": f"file {plan}"}
         request = request if request is not None else f"(replay of {plan})"
@@ -125,6 +130,7 @@ def chat(
     min_export: MinExportOpt = None,
     url: UrlOpt = None,
     model: ModelOpt = None,
+    protocol: ProtocolOpt = "json",
     json_out: JsonOpt = False,
 ) -> None:
     """Multi-turn targeting: ask, then refine the audience.
@@ -138,7 +144,7 @@ def chat(
     from targetbot.agent.chat import HELP, ChatSession
     from targetbot.agent.executor import AskOptions
 
-    planner, executor = _agent(ctx, workspace, min_export, url, model)
+    planner, executor = _agent(ctx, workspace, min_export, url, model, protocol=protocol)
     session = ChatSession(planner, executor, AskOptions(size=size))
     if not json_out:
         console.print(HELP)
@@ -177,6 +183,7 @@ def batch(
     min_export: MinExportOpt = None,
     url: UrlOpt = None,
     model: ModelOpt = None,
+    protocol: ProtocolOpt = "json",
     cache_plans: Annotated[bool, typer.Option("--cache-plans", help="Reuse plans of identical earlier requests.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
@@ -192,7 +199,7 @@ def batch(
     from targetbot.agent.batch import read_demands, run_batch
 
     rows = read_demands(demands)
-    planner, executor = _agent(ctx, workspace, min_export, url, model, cache_plans)
+    planner, executor = _agent(ctx, workspace, min_export, url, model, cache_plans, protocol)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
         task = bar.add_task("demands", total=len(rows))

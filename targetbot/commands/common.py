@@ -26,12 +26,15 @@ WorkspaceOpt = Annotated[
     typer.Option("--workspace", "-w", envvar="TARGETBOT_WORKSPACE",
                  help="Workspace directory (or set TARGETBOT_WORKSPACE).", show_default=False),
 ]
+VLLM_VENV_PYTHON = Path(".venv-vllm") / "bin" / "python"
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 
 
 def settings_from_env(environ=None) -> Settings:
     """The settings of this invocation: TARGETBOT_CACHE_DIR (else $XDG_CACHE_HOME/targetbot),
-    TARGETBOT_TEXT_ENCODER, TARGETBOT_LLM, TARGETBOT_SEED. The only place the environment is read."""
+    TARGETBOT_TEXT_ENCODER, TARGETBOT_LLM, TARGETBOT_SEED, TARGETBOT_VLLM_PYTHON (else the
+    .venv-vllm that `make vllm-env` builds, in the current folder or the source checkout). The only
+    place the environment is read."""
     env = os.environ if environ is None else environ
     values: dict = {}
     if v := env.get("TARGETBOT_CACHE_DIR"):
@@ -47,6 +50,12 @@ def settings_from_env(environ=None) -> Settings:
             values["seed"] = int(v)
         except ValueError:
             raise TargetbotError(f"TARGETBOT_SEED must be a whole number (got '{v}')") from None
+    if v := env.get("TARGETBOT_VLLM_PYTHON"):
+        values["vllm_python"] = Path(v)
+    else:
+        checkout = Path(__file__).resolve().parents[2]  # the source tree of an editable install
+        values["vllm_python"] = next((p for p in (Path.cwd() / VLLM_VENV_PYTHON, checkout / VLLM_VENV_PYTHON)
+                                      if p.is_file()), None)
     return Settings(**values)
 
 

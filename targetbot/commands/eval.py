@@ -71,6 +71,8 @@ def run(
                                                "method plan through it instead of loading the model.")] = None,
     model: Annotated[Optional[str], typer.Option(help="ask method with --url: the served model name "
                                                  "(default targetbot-rewriter).")] = None,
+    protocol: Annotated[str, typer.Option(help="rewrite suite and ask method: how the rewriter answers, json or "
+                                          "tools (calls to the agent's tools).")] = "json",
     json_out: JsonOpt = False,
 ) -> None:
     """Run targeting methods on every scenario: AUC, KS, accuracy/precision/recall at each method's own rule.
@@ -87,7 +89,7 @@ def run(
     method_list = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
     scenario_list = [s.strip() for s in scenarios.split(",") if s.strip()] if scenarios else None
     options = {"requests": requests, "models": [m.strip() for m in models.split(",")] if models else None,
-               "repeats": repeats, "url": url, "model": model}
+               "repeats": repeats, "url": url, "model": model, "protocol": protocol}
     with console.status("evaluating") as status:
         typed = run_any(ws, suite, models_for(ctx), method_list, scenario_list, seed=seed,
                         progress=lambda m: status.update(f"evaluating {m}"), options=options)

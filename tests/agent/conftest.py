@@ -36,7 +36,7 @@ def agent_world_path(small_world_path, tmp_path_factory):
 
 def agent_models(rewriter=None):
     """Models for the agent tests: the hashing encoder for phrases and forecasts, and optionally a
-    rewriter factory (res, url=None, model=None) -> rewriter."""
+    rewriter factory (res, url=None, model=None, protocol="json") -> rewriter."""
     from targetbot.agent.models import Models
     from targetbot.core.config import Settings
 

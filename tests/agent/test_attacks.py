@@ -27,7 +27,7 @@ BASIC = {"demands": [{"family": "purchase", "items": ["phone rental"]}]}
 
 
 def invoke(*args, rewriter_plan=None, **kw):
-    factory = (lambda res, url=None, model=None: FakeRewriter(res.catalog, rewriter_plan)) if rewriter_plan else None
+    factory = (lambda res, url=None, model=None, protocol="json": FakeRewriter(res.catalog, rewriter_plan)) if rewriter_plan else None
     return CliRunner().invoke(app, [str(a) for a in args], obj=agent_models(rewriter=factory), **kw)
 
 

@@ -38,7 +38,7 @@ def fake_llm():
 
     made = []
 
-    def factory(res, url=None, model=None):
+    def factory(res, url=None, model=None, protocol="json"):
         made.append(FakeRewriter(res.catalog, plan_for))
         return made[-1]
 
@@ -137,7 +137,7 @@ def test_eval_ask_method_plans_through_a_given_url(agent_ws):
     """`eval run --methods ask --url U --model M` hands U and M to the rewriter (vLLM or a local server)."""
     seen = []
 
-    def factory(res, url=None, model=None):
+    def factory(res, url=None, model=None, protocol="json"):
         seen.append((url, model))
         return FakeRewriter(res.catalog, {"demands": [{"family": "purchase", "items": ["phone rental"]}]})
 

@@ -26,11 +26,25 @@ def tiny_adapter(tmp_path_factory, catalog, tiny_model):
 
 def test_serve_vllm_prints_the_exact_command(small_world_path, tiny_adapter):
     r = runner.invoke(app, ["rewrite", "serve", "--engine", "vllm", "--port", "8123", "-w", str(small_world_path),
-                            "--adapter", str(tiny_adapter), "--print-command", "--json"])
+                            "--adapter", str(tiny_adapter), "--no-merge", "--device", "cpu", "--print-command", "--json"])
     assert r.exit_code == 0, r.output
     cmd = json.loads(r.stdout)["command"]
-    assert cmd[:2] == ["vllm", "serve"] and f"targetbot-rewriter={tiny_adapter}" in cmd
+    assert cmd[1:3] == ["-m", "vllm.entrypoints.openai.api_server"] and f"targetbot-rewriter={tiny_adapter}" in cmd
     assert "--enable-auto-tool-choice" in cmd and cmd[cmd.index("--port") + 1] == "8123"
+    merged = runner.invoke(app, ["rewrite", "serve", "--engine", "vllm", "-w", str(small_world_path), "--adapter",
+                                 str(tiny_adapter), "--device", "cpu", "--print-command", "--json"])
+    cmd = json.loads(merged.stdout)["command"]  # on a CPU the adapter is served merged by default
+    assert "--enable-lora" not in cmd and "rewriter-merged" in cmd[cmd.index("--model") + 1]
+
+
+def test_serve_vllm_without_its_environment_names_the_make_target(small_world_path, tiny_adapter, tmp_path):
+    from targetbot.agent.models import Models
+    from targetbot.core.config import Settings
+
+    models = Models(Settings(vllm_python=tmp_path / "missing" / "python"))
+    r = runner.invoke(app, ["rewrite", "serve", "--engine", "vllm", "-w", str(small_world_path), "--adapter",
+                            str(tiny_adapter), "--device", "cpu", "--no-merge"], obj=models)
+    assert r.exit_code == 2 and "make vllm-env" in r.output
 
 
 def test_serve_rejects_unknown_engine(small_world_path, tiny_adapter):

@@ -211,3 +211,23 @@ def test_malformed_and_out_of_range_requests_get_a_4xx_json_error_and_the_server
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
     conn.request("GET", "/v1/models")
     assert conn.getresponse().status == 200  # still up
+
+
+def test_required_tool_choice_over_several_tools_returns_calls_like_vllm(server, small_catalog):
+    """`tool_choice="required"` over the planning tools: the server decodes an array of calls (as
+    vLLM does) and langchain's ChatOpenAI reads them back; the Rewriter's tool protocol plans."""
+    from langchain_openai import ChatOpenAI
+
+    from targetbot.rewrite.tool_calls import PLAN_TOOLS, plan_tools
+
+    _, url = server
+    llm = ChatOpenAI(base_url=url, api_key="EMPTY", model="targetbot-rewriter", temperature=0, max_tokens=200,
+                     max_retries=0, use_responses_api=False)
+    out = llm.bind_tools(plan_tools(small_catalog), tool_choice="required").invoke("users likely to buy phones")
+    assert out.tool_calls and all(c["name"] in PLAN_TOOLS for c in out.tool_calls)
+    rw = Rewriter(OpenAIChat(url), small_catalog, "targetbot-rewriter", protocol="tools")
+    try:
+        res = rw.rewrite("users likely to buy phones")
+        assert set(res.plan.entities()) <= set(small_catalog.names)
+    except PlanError as e:  # a random tiny model may produce no valid plan twice; the error says why
+        assert "after one repair attempt" in str(e) and "\n" not in str(e)
