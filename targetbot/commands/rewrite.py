@@ -141,8 +141,8 @@ def serve(
 
     Example: targetbot rewrite serve --engine vllm --port 8011
     then:    targetbot ask -w ws "users likely to rent phones" --url http://127.0.0.1:8011/v1
-    Ctrl-C (or SIGTERM) stops the server; with --json a JSON object {url, models, log, ...} is printed once
-    the server answers.
+    Ctrl-C (or SIGTERM) stops the server. With --json a JSON object {url, models, log, ...}
+    is printed once the server answers.
     """
     from targetbot.rewrite.config import ServeConfig
     from targetbot.core.errors import TargetbotError
