@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import statistics
 import time
@@ -146,7 +147,7 @@ def main(argv=None) -> None:
         model = merged_model_dir(BUNDLED_ADAPTER_DIR, settings.cache_dir, settings) if merged else llm_path(settings)
         cmd = vllm_command(cfg, model, BUNDLED_ADAPTER_DIR, python=check_python(settings.vllm_python))
         t = time.perf_counter()
-        with VllmServer(cmd, server_env(cfg), settings.cache_dir / "logs" / f"bench-{name}.log", cfg.host,
+        with VllmServer(cmd, server_env(cfg, dict(os.environ)), settings.cache_dir / "logs" / f"bench-{name}.log", cfg.host,
                         cfg.port) as server:
             server.wait_ready(cfg.vllm.ready_timeout_s)
             run_levels(name, server.url, {"ready_s": round(time.perf_counter() - t, 1)})

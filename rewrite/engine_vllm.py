@@ -81,10 +81,11 @@ def vllm_command(cfg: ServeConfig, model: str | Path, adapter: str | Path | None
     return cmd + list(v.extra_args)
 
 
-def server_env(cfg: ServeConfig, base: dict | None = None) -> dict:
-    """The server's environment: KV-cache size on a CPU, runtime LoRA updates on, tcmalloc where
-    the system has it (vLLM's CPU build warns without it), no hub."""
-    env = dict(os.environ if base is None else base)
+def server_env(cfg: ServeConfig, base: dict) -> dict:
+    """The server's environment, from `base` (the caller's, e.g. the CLI's os.environ): KV-cache size
+    on a CPU, runtime LoRA updates on, tcmalloc where the system has it (vLLM's CPU build warns
+    without it), no hub."""
+    env = dict(base)
     env["VLLM_ALLOW_RUNTIME_LORA_UPDATING"] = "True"
     # tool_choice="required" as one JSON array of {name, parameters} under a JSON schema (what the
     # local server does too); the strict structural-tag path of vLLM 0.32 fails for the hermes

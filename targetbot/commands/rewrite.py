@@ -207,7 +207,9 @@ def _serve_vllm(settings, host: str, port: int, adapter: Path | None, merge: Opt
         emit_json({"command": cmd}) if json_out else out.print(" ".join(cmd), soft_wrap=True)
         return
     log = settings.cache_dir / "logs" / f"vllm-{port}.log"
-    server = VllmServer(cmd, server_env(cfg), log, host, port)
+    import os
+
+    server = VllmServer(cmd, server_env(cfg, dict(os.environ)), log, host, port)
     with _sigterm_as_interrupt(), server:
         t0 = time.monotonic()
         with console.status(f"starting vLLM ({dev}, {'merged' if cfg.merge else 'LoRA module'}); log: {log}") as st:

@@ -84,7 +84,9 @@ def vllm_server(local_plans):  # local plans first: the two engines do not share
     cfg = ServeConfig(engine="vllm", port=_free_port(), device="cpu", merge=False)
     cmd = vllm_command(cfg, llm_path(settings), BUNDLED_ADAPTER_DIR, python=python)
     t0 = time.monotonic()
-    with VllmServer(cmd, server_env(cfg), settings.cache_dir / "logs" / "vllm-test.log", cfg.host, cfg.port) as s:
+    import os
+
+    with VllmServer(cmd, server_env(cfg, dict(os.environ)), settings.cache_dir / "logs" / "vllm-test.log", cfg.host, cfg.port) as s:
         names = s.wait_ready(timeout=900)
         print(f"\nvLLM ready in {time.monotonic() - t0:.0f} s: {names}")
         yield s
