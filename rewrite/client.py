@@ -51,13 +51,9 @@ class InProcessChat:
     def tool_calls(self, model: str, messages: list[dict], tools: list[dict], max_tokens: int,
                    choice: str = "required") -> dict:
         """One call: to any of `tools` ("required") or to the tool named `choice`."""
-        if choice == "required":
-            schema = required_calls_schema(tools, parallel=False)
-        else:
-            tool = next(t for t in tools if t["function"]["name"] == choice)
-            schema = {"type": "array", "minItems": 1, "maxItems": 1, "items": {
-                "type": "object", "additionalProperties": False, "required": ["name", "parameters"],
-                "properties": {"name": {"const": choice}, "parameters": tool["function"]["parameters"]}}}
+        if choice != "required":
+            tools = [t for t in tools if t["function"]["name"] == choice]
+        schema = required_calls_schema(tools, parallel=False)
         r = self.engine.complete(model, messages, schema=schema, max_tokens=max_tokens)
         return {"calls": parse_calls_text(r["content"]), "completion_tokens": r["completion_tokens"]}
 
@@ -86,7 +82,7 @@ class OpenAIChat:
             r = self.client.chat.completions.create(model=model, messages=messages, temperature=0,
                                                     max_tokens=max_tokens, **kw)
         except OpenAIError as e:
-            raise TargetbotError(f"rewriter endpoint error: {str(e).splitlines()[0][:200]}") from None
+            raise _endpoint_error(e) from None
         return {"content": r.choices[0].message.content or "",
                 "completion_tokens": getattr(r.usage, "completion_tokens", 0) if r.usage else 0}
 
@@ -108,7 +104,7 @@ class OpenAIChat:
         try:
             msg = bound.invoke(messages)
         except OpenAIError as e:
-            raise TargetbotError(f"rewriter endpoint error: {str(e).splitlines()[0][:200]}") from None
+            raise _endpoint_error(e) from None
         if msg.invalid_tool_calls:
             bad = msg.invalid_tool_calls[0]
             raise PlanError(f"tool call {bad.get('name') or '?'}: arguments are not valid JSON "
@@ -118,6 +114,10 @@ class OpenAIChat:
         calls = [{"name": c["name"], "arguments": c["args"]} for c in msg.tool_calls]
         usage = getattr(msg, "usage_metadata", None) or {}
         return {"calls": calls, "completion_tokens": usage.get("output_tokens", 0)}
+
+
+def _endpoint_error(e: Exception) -> TargetbotError:
+    return TargetbotError(f"rewriter endpoint error: {str(e).splitlines()[0][:200]}")
 
 
 @dataclass
@@ -146,7 +146,6 @@ class Rewriter:
         # entity slots as free text on the first answer, snapped here (the in-process engine snaps itself)
         self.snapper = catalog_snapper(catalog) if catalog is not None and not getattr(chat, "snaps_entities", False) \
             else None
-        self.first_entities = "text" if self.snapper is not None else "enum"
         engine = getattr(chat, "engine", None)
         if catalog is not None and hasattr(engine, "add_aliases"):  # in-process engine: snap entity aliases
             engine.add_aliases(catalog.aliases())
@@ -158,14 +157,14 @@ class Rewriter:
         if not messages[-1]["content"]:
             raise TargetbotError("the request is empty: describe the audience to target")
         raw = []
-        reply, plan_or_error = self._answer(messages, self.first_entities)
+        reply, plan_or_error = self._answer(messages, repair=False)
         raw.append(reply)
         if isinstance(plan_or_error, TargetingPlan):
             return RewriteResult(plan_or_error, time.perf_counter() - t, 1, raw)
         repair = REPAIR_TOOLS if self.protocol == "tools" else REPAIR
         messages = messages + [{"role": "assistant", "content": reply},
                                {"role": "user", "content": repair.format(error=str(plan_or_error))}]
-        reply, plan_or_error = self._answer(messages, "enum")
+        reply, plan_or_error = self._answer(messages, repair=True)
         raw.append(reply)
         if isinstance(plan_or_error, TargetingPlan):
             return RewriteResult(plan_or_error, time.perf_counter() - t, 2, raw)
@@ -173,39 +172,44 @@ class Rewriter:
         err.raw = raw  # what the model said, for evaluation (placeholder copies count for failed output too)
         raise err from None
 
-    def _answer(self, messages: list[dict], entities: str) -> tuple[str, TargetingPlan | PlanError]:
-        """(the reply as text, its plan or the PlanError saying why it is none)."""
-        if self.protocol == "tools":  # a server puts tool schemas into the prompt: never the catalog enum there
-            tools = plan_tools(self.catalog, "text" if self.snapper is not None else entities)
+    def _answer(self, messages: list[dict], repair: bool) -> tuple[str, TargetingPlan | PlanError]:
+        """(the reply as text, its plan or the PlanError saying why it is none). Against a server the
+        first JSON answer has entity slots as free text (snapped here), the repair the catalog enum;
+        tool schemas are always free text there, because a server writes them into the prompt."""
+        if self.protocol == "tools":
+            tools = plan_tools(self.catalog, "text" if self.snapper is not None else "enum")
             calls: list[dict] = []
             try:
                 calls += self.chat.tool_calls(self.model, messages, tools, self.max_tokens)["calls"]
                 if not any(c["name"] == "find_users" for c in calls):  # every plan needs its demands
                     calls += self.chat.tool_calls(self.model, messages, tools, self.max_tokens,
                                                   choice="find_users")["calls"]
-            except PlanError as e:
-                return json.dumps(calls), e
-            reply = json.dumps([{"name": c["name"], "arguments": c["arguments"]} for c in calls])
-            try:
+                reply = json.dumps([{"name": c["name"], "arguments": c["arguments"]} for c in calls])
                 return reply, self._check(plan_from_tool_calls(calls))
             except PlanError as e:
-                return reply, e
+                return json.dumps(calls), e
         schema = None
         if self.constrained:
-            schema = self.schema if entities == "enum" else plan_json_schema(self.catalog, entities)
+            free_text = self.snapper is not None and not repair
+            schema = plan_json_schema(self.catalog, "text") if free_text else self.schema
         reply = self.chat(self.model, messages, schema, self.max_tokens)["content"]
         try:
-            data = json.loads(extract_json(reply))
-        except PlanError as e:
-            return reply, e
-        except ValueError:
-            data = None  # parse_plan names the JSON error
-        try:
-            return reply, self._check(data) if isinstance(data, dict) else self._parse(reply)
+            return reply, self._check_text(reply)
         except PlanError as e:
             return reply, e
 
+    def _check_text(self, reply: str) -> TargetingPlan:
+        if self.snapper is not None:
+            try:
+                data = json.loads(extract_json(reply))
+            except ValueError:
+                data = None  # parse_plan names the JSON error
+            if isinstance(data, dict):
+                return self._check(data)
+        return self._parse(reply)
+
     def _check(self, data: dict) -> TargetingPlan:
+        """A plan dict with its entities snapped (against a server), through the catalog checks."""
         if self.snapper is not None:
             data, _ = snap_entities(data, self.snapper)
         return self._parse(json.dumps(data))

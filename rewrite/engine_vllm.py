@@ -111,7 +111,7 @@ def adapter_fingerprint(adapter: str | Path, base: str = "") -> str:
     return h.hexdigest()[:12]
 
 
-def merged_model_dir(adapter: str | Path, cache_dir: Path, settings, progress=None) -> Path:
+def merged_model_dir(adapter: str | Path, cache_dir: Path, settings) -> Path:
     """A plain model folder with the adapter merged into the bf16 base weights, built once per
     adapter content (cache_dir/rewriter-merged-<fingerprint>)."""
     out = Path(cache_dir) / f"rewriter-merged-{adapter_fingerprint(adapter, settings.llm)}"
@@ -122,8 +122,6 @@ def merged_model_dir(adapter: str | Path, cache_dir: Path, settings, progress=No
     from targetbot.core.atomic import atomic_path
     from targetbot.rewrite.llm import load_llm
 
-    if progress:
-        progress("merging the LoRA adapter into the base weights (once per adapter)")
     model, tok = load_llm(settings, dtype="bfloat16")
     merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
     with atomic_path(out) as tmp:

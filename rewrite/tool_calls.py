@@ -28,7 +28,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from targetbot.rewrite.plan import MAX_DEMANDS, MAX_EXCLUDE, MAX_SEEDS, PlanError, plan_json_schema
+from targetbot.rewrite.plan import (MAX_CONDITIONS, MAX_DEMANDS, MAX_EXCLUDE, MAX_SEEDS, OPS, PlanError,
+                                   plan_json_schema)
 
 PLAN_TOOLS = ("find_users", "expand_entities", "estimate_size")
 
@@ -70,8 +71,6 @@ def compact_filters_schema(catalog=None) -> dict:
     """Filters with the field names as an enum and the value as a short string: a server renders
     tool schemas into the prompt, and every categorical value listed would cost prompt tokens (the
     catalog check validates values afterwards)."""
-    from targetbot.rewrite.plan import MAX_CONDITIONS, OPS
-
     field = {"enum": [f.name for f in catalog.fields]} if catalog is not None and catalog.fields else \
         {"type": "string", "minLength": 1, "maxLength": 40}
     cond = {"type": "object", "additionalProperties": False, "required": ["field", "op", "value"],
@@ -164,6 +163,5 @@ def plan_from_tool_calls(calls: list[dict], allowed: tuple[str, ...] = PLAN_TOOL
                     plan[key] = getattr(a, key)
     if not plan["demands"]:
         raise PlanError("no find_users call: the plan needs at least one demand")
-    if len(plan["demands"]) > MAX_DEMANDS:
-        plan["demands"] = plan["demands"][:MAX_DEMANDS]
+    plan["demands"] = plan["demands"][:MAX_DEMANDS]
     return plan

@@ -20,6 +20,9 @@ class _DefaultToRewrite(TyperGroup):
         return super().parse_args(ctx, args)
 
 
+AdapterOpt = Annotated[Optional[Path], typer.Option(help="LoRA adapter folder (default: workspace's, else bundled).")]
+NEXT_NAME = "targetbot-rewriter-next"  # what a published adapter is served as, beside the running one
+
 app = typer.Typer(cls=_DefaultToRewrite, no_args_is_help=True,
                   help="Rewrite a free-form request into a TargetingPlan, or serve the rewriter.\n\n"
                        "Examples: targetbot rewrite \"users likely to rent phones, not repair shops\" --json\n"
@@ -63,7 +66,7 @@ def run(
     ctx: typer.Context,
     request: Annotated[str, typer.Argument(help="The marketer's request, in quotes.")],
     workspace: WorkspaceOpt = None,
-    adapter: Annotated[Optional[Path], typer.Option(help="LoRA adapter folder (default: workspace's, else bundled).")] = None,
+    adapter: AdapterOpt = None,
     base: Annotated[bool, typer.Option("--base", help="Use the untuned base model (full instruction prompt).")] = False,
     url: Annotated[Optional[str], typer.Option(help="Use a running server (e.g. http://127.0.0.1:8011/v1) instead of loading the model.")] = None,
     model: Annotated[Optional[str], typer.Option(help="Served model name with --url (default: targetbot-rewriter).")] = None,
@@ -124,7 +127,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8011,
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     workspace: WorkspaceOpt = None,
-    adapter: Annotated[Optional[Path], typer.Option(help="LoRA adapter folder (default: workspace's, else bundled).")] = None,
+    adapter: AdapterOpt = None,
     merge: Annotated[Optional[bool], typer.Option("--merge/--no-merge", show_default=False,
                                                   help="Serve the adapter merged into the weights (one model, "
                                                        "fastest) or as a LoRA module beside 'base' (adapters "
@@ -257,8 +260,8 @@ def publish(
     ctx: typer.Context,
     url: Annotated[str, typer.Option(help="The running vLLM server, e.g. http://127.0.0.1:8011/v1.")],
     workspace: WorkspaceOpt = None,
-    adapter: Annotated[Optional[Path], typer.Option(help="LoRA adapter folder (default: workspace's, else bundled).")] = None,
-    name: Annotated[str, typer.Option(help="Model name to serve it under.")] = "targetbot-rewriter-next",
+    adapter: AdapterOpt = None,
+    name: Annotated[str, typer.Option(help="Model name to serve it under.")] = NEXT_NAME,
     json_out: JsonOpt = False,
 ) -> None:
     """Load a LoRA adapter into a running vLLM server without a restart (the server must serve
@@ -291,7 +294,7 @@ def train(
     seed: Annotated[Optional[int], typer.Option(help="Seed for synthesis and training (default: the recipe's).")] = None,
     publish_url: Annotated[Optional[str], typer.Option("--publish", help="Then load it into the vLLM server at "
                                                        "this URL (see `rewrite publish`).")] = None,
-    name: Annotated[str, typer.Option(help="With --publish: the model name to serve it under.")] = "targetbot-rewriter-next",
+    name: Annotated[str, typer.Option(help="With --publish: the model name to serve it under.")] = NEXT_NAME,
     json_out: JsonOpt = False,
 ) -> None:
     """Train the rewriter's LoRA adapter on dialogues synthesized from the workspace's catalog (two-stage SFT).

@@ -58,19 +58,26 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_stop_ends_the_whole_process_group(tmp_path):
-    # a parent that starts a worker in its group, as vLLM's API server starts its engine core
-    pidfile = tmp_path / "child.pid"
-    code = ("import subprocess, sys, time; c = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']);"
-            f"open({str(pidfile)!r}, 'w').write(str(c.pid)); time.sleep(600)")
-    s = VllmServer([sys.executable, "-c", code], {}, tmp_path / "log.txt", "127.0.0.1", 9).start()
+def _leader_with_worker(tmp_path, leader_waits: bool) -> tuple[VllmServer, int]:
+    """A started VllmServer whose leader starts a worker in its process group, as vLLM's API server
+    starts its engine core; returns it and the worker's pid."""
     import time
 
+    pidfile = tmp_path / "child.pid"
+    code = ("import subprocess, sys, time; c = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']);"
+            f"open({str(pidfile)!r}, 'w').write(str(c.pid))" + ("; time.sleep(600)" if leader_waits else ""))
+    s = VllmServer([sys.executable, "-c", code], {}, tmp_path / "log.txt", "127.0.0.1", 9).start()
     for _ in range(100):
         if pidfile.is_file() and pidfile.read_text():
             break
         time.sleep(0.1)
-    child = int(pidfile.read_text())
+    return s, int(pidfile.read_text())
+
+
+def test_stop_ends_the_whole_process_group(tmp_path):
+    import time
+
+    s, child = _leader_with_worker(tmp_path, leader_waits=True)
     assert _alive(child)
     s.stop(grace=5)
     time.sleep(0.5)
@@ -78,18 +85,10 @@ def test_stop_ends_the_whole_process_group(tmp_path):
 
 
 def test_stop_kills_workers_left_behind_by_a_leader_that_exited(tmp_path):
-    pidfile = tmp_path / "child.pid"
-    code = ("import subprocess, sys; c = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']);"
-            f"open({str(pidfile)!r}, 'w').write(str(c.pid))")  # the leader exits at once, the worker stays
-    s = VllmServer([sys.executable, "-c", code], {}, tmp_path / "log.txt", "127.0.0.1", 9).start()
     import time
 
+    s, child = _leader_with_worker(tmp_path, leader_waits=False)  # the leader exits at once, the worker stays
     s.proc.wait(timeout=30)
-    for _ in range(100):
-        if pidfile.is_file() and pidfile.read_text():
-            break
-        time.sleep(0.1)
-    child = int(pidfile.read_text())
     assert _alive(child)
     s.stop(grace=1)
     time.sleep(0.5)
