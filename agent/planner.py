@@ -16,7 +16,7 @@ four, never an excluded entity). The LLM can misread a request ("rather rent a p
 "phone case"); the grounded seeds keep EGL on what was said. The request's words themselves go
 into the plan's `phrasing`, which FIND scores against (see agent/executor.py). Both are part of
 the plan, so a replay needs no request text. Profile filters the request says nothing about
-are dropped and reported (agent/grounding.py): the small rewriter sometimes invents one, and an
+are dropped and reported (rewrite/filter_grounding.py): the small rewriter sometimes invents one, and an
 exact filter nobody asked for silently removes most of the audience. Conversely a tier or place
 stated in a fixed form ("in first-tier cities", "in Beijing") that the plan lacks is added.
 
@@ -26,7 +26,7 @@ phrasing, EGL over the core phrase as a search query) and the answer says so; th
 never cached.
 
 Plans may be cached per request text (WS/artifacts/agent/plan-cache/), keyed by the sanitised
-text, the rewriter model (and protocol) and the catalog fingerprint; evaluation uses this to stay affordable on
+text, the rewriter model (and protocol), the retrieval index version and the catalog fingerprint; evaluation uses this to stay affordable on
 a CPU. `ask` does not, unless told to.
 """
 
@@ -38,7 +38,7 @@ import re
 import time
 from pathlib import Path
 
-from targetbot.agent.grounding import NEGATION, ground_filters, recall_filters, stated_bounds
+from targetbot.rewrite.filter_grounding import NEGATION, ground_filters, recall_filters, stated_bounds
 from targetbot.agent.resources import Resources
 from targetbot.rewrite.messages import sanitize_request
 from targetbot.rewrite.plan import MAX_PHRASING_CHARS, MAX_QUERY_CHARS, MAX_SEED_USERS, MAX_SEEDS, PlanError, TargetingPlan
@@ -258,14 +258,14 @@ def default_rewriter(res: Resources, url: str | None = None, model: str | None =
     from targetbot.rewrite.config import SERVED_NAME
 
     if url:
-        return Rewriter(OpenAIChat(url), res.catalog, model or SERVED_NAME, protocol=protocol)
+        return Rewriter(OpenAIChat(url), res.catalog, model or SERVED_NAME, protocol=protocol, index=res.entity_index)
     from targetbot.rewrite.engine_local import LocalEngine
 
     adapter = local_adapter(res)
     if adapter is None:
         raise TargetbotError("no rewriter adapter: run 'targetbot build' (or use --plan to replay a plan)")
     engine = LocalEngine(res.settings, adapter=adapter, merge=True)
-    return Rewriter(InProcessChat(engine), res.catalog, engine.models()[0], protocol=protocol)
+    return Rewriter(InProcessChat(engine), res.catalog, engine.models()[0], protocol=protocol, index=res.entity_index)
 
 
 class Planner:
@@ -288,8 +288,11 @@ class Planner:
         rw = self._rewriter
         # a rewriter passed in (tests, benchmarks) names itself; otherwise what the plan comes from,
         # known whether or not the model is loaded yet
-        ident = (f"{rw.model}|{rw.prompt}|{getattr(rw, 'protocol', 'json')}" if self._injected
-                 else rewriter_identity(self.res, self.url, self.model, self.protocol))
+        if self._injected:
+            index = getattr(rw, "index", None)
+            ident = f"{rw.model}|{rw.prompt}|{getattr(rw, 'protocol', 'json')}|{getattr(index, 'version', None)}"
+        else:  # grounded: a new catalogue (names, aliases, descriptions) or retrieval setting re-plans
+            ident = f"{rewriter_identity(self.res, self.url, self.model, self.protocol)}|{self.res.entity_index_version()}"
         key = json.dumps([text, ident, self.res.catalog.fingerprint()])
         h = hashlib.sha256(key.encode()).hexdigest()[:20]
         return self.res.ws.artifacts_dir / "agent" / "plan-cache" / f"{h}.json"
@@ -316,6 +319,8 @@ class Planner:
             else:
                 plan = r.plan
                 info = {"plan_source": "rewriter", "plan_seconds": round(r.seconds, 3), "plan_attempts": r.attempts}
+                if getattr(r, "grounding", None):
+                    info["rewrite_grounding"] = r.grounding
                 if path is not None:
                     write_json(path, {"request": text, "plan": plan.to_json()})
         info["rewriter_model"] = self.rewriter.model if self._rewriter is not None else None

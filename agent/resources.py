@@ -173,6 +173,19 @@ class Resources:
         return self.models.encode(texts)
 
     @cached_property
+    def entity_index(self):
+        """The rewriter's retrieval index over the catalogue (rewrite/retrieval.py), cached on disk."""
+        from targetbot.rewrite.retrieval import EntityIndex
+
+        return EntityIndex.build(self.catalog, self.models.text_encoder(), self.ws.artifacts_dir / "rewrite")
+
+    def entity_index_version(self) -> str:
+        """The index's version without building it (plan-cache keys)."""
+        from targetbot.rewrite.retrieval import index_version
+
+        return index_version(self.catalog, self.settings.text_encoder)
+
+    @cached_property
     def catalog(self):
         from targetbot.rewrite.catalog import Catalog
 

@@ -8,7 +8,15 @@ Two protocols, the two ways vLLM offers structure:
 * `tools`: calls to the agent's tools (`rewrite.tool_calls`, `tool_choice="required"`) assembled
   into the same plan.
 
-Entities: engine `local` snaps each entity slot onto the catalog inside its decoder (rewrite.snap).
+Grounded (with an `EntityIndex`, the default of every command): the catalogue entities the
+request can mean are retrieved first (rewrite.retrieval), the model writes entity slots as free
+phrases under a schema that leaves out what the request does not state (no filters when it
+names no profile field, no exclusions without a negation), and the answer is grounded
+(rewrite.ground): entities snapped by meaning onto the candidates or kept as the request's
+words, exclusions from negated clauses, filters and quantities from the request's own words.
+Both engines go the same way, so a served plan equals an in-process one.
+
+Ungrounded (no index): engine `local` snaps each entity slot onto the catalog inside its decoder (rewrite.snap).
 A served model cannot, so against a server the first answer is decoded with entity slots as free
 text and the client snaps them afterwards, the same way; a phrase that snaps onto nothing is a
 validation error. Output that fails validation (catalog checks) gets exactly one repair attempt,
@@ -19,6 +27,7 @@ raised - never a half-valid plan.
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -126,22 +135,29 @@ class RewriteResult:
     seconds: float
     attempts: int
     raw: list[str] = field(default_factory=list)
+    grounding: dict = field(default_factory=dict)  # what grounding changed (rewrite.ground.Grounding)
+    candidates: list[str] = field(default_factory=list)  # the retrieved entities the plan could use
 
     def to_dict(self) -> dict:
-        return {"plan": self.plan.model_dump(mode="json", exclude_defaults=True), "sentences": self.plan.sentences(),
-                "conditions": self.plan.condition_string(), "seconds": round(self.seconds, 3),
-                "attempts": self.attempts}
+        out = {"plan": self.plan.model_dump(mode="json", exclude_defaults=True), "sentences": self.plan.sentences(),
+               "conditions": self.plan.condition_string(), "seconds": round(self.seconds, 3),
+               "attempts": self.attempts}
+        if self.grounding:
+            out["grounding"] = self.grounding
+        return out
 
 
 class Rewriter:
     def __init__(self, chat, catalog: Catalog | None, model: str, prompt: str = "tuned", constrained: bool = True,
-                 max_tokens: int = 320, normalise: bool = True, protocol: str = "json"):
+                 max_tokens: int = 320, normalise: bool = True, protocol: str = "json", index=None):
         if protocol not in PROTOCOLS:
             raise TargetbotError(f"unknown protocol '{protocol}' (use {' or '.join(PROTOCOLS)})")
         self.chat, self.catalog, self.model = chat, catalog, model
         self.prompt, self.constrained, self.max_tokens = prompt, constrained, max_tokens
         self.normalise = normalise  # entities moved to their type's family (plan.normalise_families)
         self.protocol = protocol
+        self.index = index  # rewrite.retrieval.EntityIndex: grounded rewriting (see the module doc)
+        self._schemas: dict[tuple, dict] = {}
         self.schema = plan_json_schema(catalog)
         # entity slots as free text on the first answer, snapped here (the in-process engine snaps itself)
         self.snapper = catalog_snapper(catalog) if catalog is not None and not getattr(chat, "snaps_entities", False) \
@@ -157,27 +173,60 @@ class Rewriter:
         if not messages[-1]["content"]:
             raise TargetbotError("the request is empty: describe the audience to target")
         raw = []
-        reply, plan_or_error = self._answer(messages, repair=False)
+        ground = self._grounding(messages[-1]["content"]) if self.index is not None and self.catalog is not None \
+            else None
+        reply, plan_or_error = self._answer(messages, repair=False, ground=ground)
         raw.append(reply)
         if isinstance(plan_or_error, TargetingPlan):
-            return RewriteResult(plan_or_error, time.perf_counter() - t, 1, raw)
+            return self._result(plan_or_error, t, 1, raw, ground)
         repair = REPAIR_TOOLS if self.protocol == "tools" else REPAIR
         messages = messages + [{"role": "assistant", "content": reply},
                                {"role": "user", "content": repair.format(error=str(plan_or_error))}]
-        reply, plan_or_error = self._answer(messages, repair=True)
+        reply, plan_or_error = self._answer(messages, repair=True, ground=ground)
         raw.append(reply)
         if isinstance(plan_or_error, TargetingPlan):
-            return RewriteResult(plan_or_error, time.perf_counter() - t, 2, raw)
+            return self._result(plan_or_error, t, 2, raw, ground)
         err = PlanError(f"the rewriter's output is invalid after one repair attempt: {plan_or_error}")
         err.raw = raw  # what the model said, for evaluation (placeholder copies count for failed output too)
         raise err from None
 
-    def _answer(self, messages: list[dict], repair: bool) -> tuple[str, TargetingPlan | PlanError]:
+    def _grounding(self, text: str) -> dict:
+        """Per-request grounding state: the retrieval, the report, and the decoding schema."""
+        from targetbot.rewrite.filter_grounding import stated_fields
+        from targetbot.rewrite.ground import Grounding
+        from targetbot.rewrite.retrieval import NEGATED
+
+        omit = []
+        if not stated_fields(text, self.catalog):
+            omit.append("filters")
+        if not NEGATED.search(text):
+            omit.append("exclude")
+        if not re.search(r"\d", text):
+            omit += ["size", "threshold"]
+        if "seed user" not in text:
+            omit.append("seed_users")
+        key = tuple(omit)
+        if key not in self._schemas:
+            self._schemas[key] = plan_json_schema(self.catalog, "text", omit=key)
+        return {"text": text, "retrieval": self.index.retrieve(text), "report": Grounding(),
+                "schema": self._schemas[key]}
+
+    def _result(self, plan: TargetingPlan, t: float, attempts: int, raw: list[str], ground: dict | None):
+        if ground is None:
+            return RewriteResult(plan, time.perf_counter() - t, attempts, raw)
+        from targetbot.rewrite.ground import ground_plan
+
+        report = ground["report"]
+        plan = ground_plan(plan, ground["text"], self.catalog, report)
+        return RewriteResult(plan, time.perf_counter() - t, attempts, raw, report.to_dict(),
+                             ground["retrieval"].names())
+
+    def _answer(self, messages: list[dict], repair: bool, ground: dict | None = None) -> tuple[str, TargetingPlan | PlanError]:
         """(the reply as text, its plan or the PlanError saying why it is none). Against a server the
         first JSON answer has entity slots as free text (snapped here), the repair the catalog enum;
         tool schemas are always free text there, because a server writes them into the prompt."""
         if self.protocol == "tools":
-            tools = plan_tools(self.catalog, "text" if self.snapper is not None else "enum")
+            tools = plan_tools(self.catalog, "text" if self.snapper is not None or ground is not None else "enum")
             calls: list[dict] = []
             try:
                 calls += self.chat.tool_calls(self.model, messages, tools, self.max_tokens)["calls"]
@@ -185,18 +234,41 @@ class Rewriter:
                     calls += self.chat.tool_calls(self.model, messages, tools, self.max_tokens,
                                                   choice="find_users")["calls"]
                 reply = json.dumps([{"name": c["name"], "arguments": c["arguments"]} for c in calls])
-                return reply, self._check(plan_from_tool_calls(calls))
+                data = plan_from_tool_calls(calls)
+                return reply, (self._ground_data(data, ground) if ground is not None else self._check(data))
             except PlanError as e:
                 return json.dumps(calls), e
         schema = None
-        if self.constrained:
+        if ground is not None:
+            schema = ground["schema"] if self.constrained else None
+        elif self.constrained:
             free_text = self.snapper is not None and not repair
             schema = plan_json_schema(self.catalog, "text") if free_text else self.schema
         reply = self.chat(self.model, messages, schema, self.max_tokens)["content"]
         try:
+            if ground is not None:
+                return reply, self._check_grounded(reply, ground)
             return reply, self._check_text(reply)
         except PlanError as e:
             return reply, e
+
+    def _check_grounded(self, reply: str, ground: dict) -> TargetingPlan:
+        try:
+            data = json.loads(extract_json(reply))
+        except ValueError:
+            return self._parse(reply)  # names the JSON error
+        if not isinstance(data, dict):
+            return self._parse(reply)
+        return self._ground_data(data, ground)
+
+    def _ground_data(self, data: dict, ground: dict) -> TargetingPlan:
+        from targetbot.rewrite.ground import ground_entities
+
+        for key in ("phrasing", "unknown"):  # grounding's fields, never the model's
+            data.pop(key, None)
+        ground["report"].__init__()  # a repaired answer is grounded afresh
+        data = ground_entities(data, ground["retrieval"], ground["report"], self.catalog)
+        return self._parse(json.dumps(data))
 
     def _check_text(self, reply: str) -> TargetingPlan:
         if self.snapper is not None:

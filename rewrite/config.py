@@ -45,6 +45,23 @@ class SynthConfig(BaseModel):
     alias_rate: float = 0.35
 
 
+class RetrievalConfig(BaseModel):
+    """Entity retrieval and grounding (rewrite/retrieval.py, rewrite/ground.py). The defaults were
+    chosen on the hand-written dev requests (eval/data/rewrite_requests_dev.jsonl), never on test."""
+
+    k: int = Field(24, description="Candidates kept per request.")
+    span_words: int = Field(4, description="Longest request span (words) matched against entities.")
+    support_floor: float = Field(0.6, description="Cosine a span needs to an entity's form to make it a candidate.")
+    snap_floor: float = Field(0.55, description="Closeness a written phrase needs to a candidate to snap onto it.")
+    phrase_weight: float = Field(0.5, description="Weight of the phrase (vs the request's own support) when snapping.")
+    words_floor: float = Field(0.6, description="Cosine a phrase needs to a request span to be kept as words.")
+    exclude_floor: float = Field(0.75, description="Support a negated span needs to exclude an entity by itself.")
+    recall_floor: float = Field(0.95, description="Support at which a named entity the model left out is added.")
+
+    def key(self) -> str:
+        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:12]
+
+
 class LoraSpec(BaseModel):
     r: int = 8
     alpha: int = 16

@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Annotated, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from targetbot.core.errors import TargetbotError
 from targetbot.core.resources import package_path
@@ -49,32 +49,57 @@ class _Strict(BaseModel):
 Name = Annotated[str, Field(min_length=1, max_length=80)]
 
 
-class PurchaseDemand(_Strict):
+Words = Annotated[str, Field(min_length=1, max_length=MAX_QUERY_CHARS)]
+
+
+class _Demand(_Strict):
+    # Quantities the request states (rewrite/quantities.py fills them from the request's own words;
+    # the decoding schema leaves them out, so the model never guesses one).
+    min_count: int | None = Field(None, ge=1, le=1000, description="At least this many times.")
+    per_days: int | None = Field(None, ge=1, le=365, description="...per this many days ('twice a week': 7).")
+    within_days: int | None = Field(None, ge=1, le=365, description="Within this horizon ('next two weeks': 14).")
+
+    @model_validator(mode="after")
+    def _slot_or_words(self):
+        slot = FAMILY_SLOT[self.family]
+        if slot in ENTITY_SLOTS and not getattr(self, slot) and not self.words:
+            raise ValueError(f"a {self.family} demand needs {slot} or words")
+        return self
+
+
+class _EntityDemand(_Demand):
+    # The request's own words for what the catalog lacks ("wedding planning"): set by grounding when
+    # a phrase the model wrote matches no retrieved entity, instead of forcing a near miss.
+    words: list[Words] = Field(default_factory=list, max_length=MAX_SLOT,
+                               description="Request words with no catalog entity.")
+
+
+class PurchaseDemand(_EntityDemand):
     family: Literal["purchase"]
-    items: list[Name] = Field(min_length=1, max_length=MAX_SLOT, description="Catalog entities bought.")
-    num: int | None = Field(None, ge=0, le=10_000_000, description="Amount in dollars the purchases exceed.")
+    items: list[Name] = Field(default_factory=list, max_length=MAX_SLOT, description="Catalog entities bought.")
+    num: int | None = Field(None, ge=0, le=10_000_000, description="Amount in dollars a purchase exceeds.")
+    total: int | None = Field(None, ge=0, le=100_000_000, description="Dollars the purchases exceed in total.")
     status: Literal["successful", "failed"] | None = Field(None, description="Payment status.")
 
 
-class BrowsingDemand(_Strict):
+class BrowsingDemand(_EntityDemand):
     family: Literal["browsing"]
-    programs: list[Name] = Field(min_length=1, max_length=MAX_SLOT, description="Mini-programs or apps used.")
+    programs: list[Name] = Field(default_factory=list, max_length=MAX_SLOT, description="Mini-programs or apps used.")
 
 
-class SearchDemand(_Strict):
+class SearchDemand(_Demand):
     family: Literal["search"]
-    queries: list[Annotated[str, Field(min_length=1, max_length=MAX_QUERY_CHARS)]] = Field(
-        min_length=1, max_length=MAX_SLOT, description="Search queries, free text.")
+    queries: list[Words] = Field(min_length=1, max_length=MAX_SLOT, description="Search queries, free text.")
 
 
-class ClickDemand(_Strict):
+class ClickDemand(_EntityDemand):
     family: Literal["click"]
-    pages: list[Name] = Field(min_length=1, max_length=MAX_SLOT, description="App pages (SPM) clicked.")
+    pages: list[Name] = Field(default_factory=list, max_length=MAX_SLOT, description="App pages (SPM) clicked.")
 
 
-class PaymentDemand(_Strict):
+class PaymentDemand(_EntityDemand):
     family: Literal["payment"]
-    channels: list[Name] = Field(min_length=1, max_length=MAX_SLOT, description="Payment channels used.")
+    channels: list[Name] = Field(default_factory=list, max_length=MAX_SLOT, description="Payment channels used.")
 
 
 Demand = Annotated[Union[PurchaseDemand, BrowsingDemand, SearchDemand, ClickDemand, PaymentDemand],
@@ -110,6 +135,10 @@ class TargetingPlan(_Strict):
                                                                                 max_length=MAX_SEED_USERS)
     size: int | None = Field(None, ge=1, le=100_000_000, description="Audience size wanted.")
     threshold: float | None = Field(None, ge=0, le=1, description="Score threshold instead of a size.")
+    # Set by grounding, never by the model: what the request states that no slot can hold ("under
+    # $20", an exclusion that names nothing in the catalog), said rather than guessed.
+    unknown: list[Annotated[str, Field(min_length=1, max_length=MAX_PHRASING_CHARS)]] = Field(
+        default_factory=list, max_length=8, description="Stated but not representable (grounding-set).")
     # Set by the agent after the rewrite, never taken from model output (parse_plan drops it): the
     # request in the marketer's own words, which FIND matches as free text. The slots above lose what
     # has no catalog entity ("hackers are about to take over" -> payment via wallet balance).
@@ -164,8 +193,14 @@ def _join(values: list[str]) -> str:
 def render_demand(d) -> str:
     """Fill the family's template with the demand's slots; optional clauses whose slot is empty are dropped."""
     slots = {k: v for k, v in d.model_dump().items() if k != "family" and v not in (None, [], "")}
+    slot = FAMILY_SLOT[d.family]
+    if slot not in slots and slots.get("words"):  # the request's words stand in for a missing entity
+        slots[slot] = slots["words"]
     values = {k: _join(v) if isinstance(v, list) else str(v) for k, v in slots.items()}
     templates = find_templates().get(d.family, [])
+    if "total" in values and "num" not in values:  # the template that says "in total"
+        values["num"] = values["total"]
+        templates = [t for t in templates if "in total" in t] + [t for t in templates if "in total" not in t]
     for t in templates:
         need = set(re.findall(r"\{(\w+)\}", t))
         if need <= set(values):
@@ -181,14 +216,15 @@ def render_demand(d) -> str:
 
 
 # ---- JSON schema for constrained decoding ---------------------------------------------------
-def plan_json_schema(catalog=None, entities: str = "enum") -> dict:
+def plan_json_schema(catalog=None, entities: str = "enum", omit: tuple[str, ...] = ()) -> dict:
     """A self-contained JSON schema of the plan; with a catalog, entity slots and filter fields are enums.
 
     Property order is the serialisation order the decoder follows. vLLM accepts the same schema
     as `response_format={"type": "json_schema", ...}`. `entities="text"` leaves entity slots as
     short free strings (filter fields stay enums): what a served model decodes when the client
     snaps entities onto the catalog itself (rewrite.snap.snap_entities), as engine `local` does
-    inside its decoder.
+    inside its decoder. `omit` leaves optional top-level properties out (a request that states no
+    profile constraint gets a schema without `filters`, so nothing can be invented there).
     """
     names = sorted(catalog.names) if catalog is not None and entities == "enum" else None
     ent = {"type": "string", "enum": names} if names else {"type": "string", "minLength": 1, "maxLength": 80}
@@ -211,7 +247,7 @@ def plan_json_schema(catalog=None, entities: str = "enum") -> dict:
         demand("click", {"pages": elist("app pages clicked", MAX_SLOT)}, ["pages"]),
         demand("payment", {"channels": elist("payment channels", MAX_SLOT)}, ["channels"]),
     ]
-    return {
+    schema = {
         "title": "TargetingPlan",
         "type": "object",
         "additionalProperties": False,
@@ -228,6 +264,10 @@ def plan_json_schema(catalog=None, entities: str = "enum") -> dict:
             "threshold": {"type": "number", "minimum": 0, "maximum": 1},
         },
     }
+    for key in omit:
+        if key != "demands":
+            schema["properties"].pop(key, None)
+    return schema
 
 
 def filters_schema(catalog=None) -> dict:
@@ -386,6 +426,9 @@ def normalise_families(plan: TargetingPlan, catalog) -> TargetingPlan:
             out.append(data)
             continue
         groups: dict[str, list[str]] = {}
+        if not data.get(FAMILY_SLOT[d.family]):  # words only: nothing to move
+            out.append(data)
+            continue
         for name in data[FAMILY_SLOT[d.family]]:
             e = catalog.entity(name)
             fam = TYPE_FAMILY.get(e.type, "click") if e is not None else d.family
@@ -396,8 +439,11 @@ def normalise_families(plan: TargetingPlan, catalog) -> TargetingPlan:
         changed = True
         for fam, names in groups.items():
             nd: dict = {"family": fam, FAMILY_SLOT[fam]: names}
+            nd.update({k: data[k] for k in ("min_count", "per_days", "within_days") if k in data})
             if fam == "purchase" and d.family == "purchase":
-                nd.update({k: data[k] for k in ("num", "status") if k in data})
+                nd.update({k: data[k] for k in ("num", "total", "status") if k in data})
+            if fam == d.family and data.get("words"):
+                nd["words"] = data["words"]
             out.append(nd)
     if not changed or len(out) > MAX_DEMANDS:
         return plan

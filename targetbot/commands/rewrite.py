@@ -73,9 +73,15 @@ def run(
     protocol: Annotated[str, typer.Option(help="json: one answer under the plan's JSON schema | tools: calls to "
                                           "the agent's tools (find_users, expand_entities, estimate_size) "
                                           "assembled into the plan.")] = "json",
+    raw: Annotated[bool, typer.Option("--raw", help="No retrieval or grounding: the plan as the model decodes "
+                                      "it against the whole catalogue (for comparison).")] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Print the TargetingPlan for a request (validated; one repair attempt, then a clear error)."""
+    """Print the TargetingPlan for a request (validated; one repair attempt, then a clear error).
+
+    The catalogue entities the request can mean are retrieved first; the plan may only use those,
+    and keeps the request's own words where none fits. Filters, exclusions, amounts and counts come
+    from what the request states; whatever grounding changed is printed under the plan."""
     from targetbot.rewrite.client import InProcessChat, OpenAIChat, Rewriter
     from targetbot.rewrite.config import SERVED_NAME
     from targetbot.rewrite.messages import MAX_REQUEST_CHARS, sanitize_request
@@ -101,7 +107,14 @@ def run(
         with console.status("loading the rewriter"):
             engine = LocalEngine(models_for(ctx).settings, adapter=ad, merge=True)
         chat, name = InProcessChat(engine), engine.models()[0]
-    rw = Rewriter(chat, catalog, name, prompt="full" if base else "tuned", protocol=protocol)
+    index = None
+    if not raw:
+        from targetbot.rewrite.retrieval import EntityIndex
+
+        with console.status("loading the retrieval index"):
+            index = EntityIndex.build(catalog, models_for(ctx).text_encoder(),
+                                      ws.artifacts_dir / "rewrite" if ws is not None else None)
+    rw = Rewriter(chat, catalog, name, prompt="full" if base else "tuned", protocol=protocol, index=index)
     with console.status("rewriting"):
         res = rw.rewrite(request)
     d = res.to_dict()
@@ -114,6 +127,9 @@ def run(
         out.print(f"  · {s}")
     if d["conditions"]:
         out.print(f"  filters: {d['conditions']}")
+    for key, value in d.get("grounding", {}).items():
+        if key != "snapped":
+            out.print(f"  {key.replace('_', ' ')}: {value}")
     console.print(f"{name}: {d['seconds']:.1f}s, {d['attempts']} attempt(s)")
 
 

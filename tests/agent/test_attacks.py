@@ -229,7 +229,7 @@ def test_bare_numbers_are_not_user_ids_even_when_ids_are_numbers():
 def test_stated_age_bounds_read_the_words_as_a_person_would(text, expected):
     from types import SimpleNamespace
 
-    from targetbot.agent.grounding import stated_bounds
+    from targetbot.rewrite.filter_grounding import stated_bounds
 
     catalog = SimpleNamespace(fields=[SimpleNamespace(name="age", kind="numeric", values=[])])
     filters, _ = stated_bounds(text, None, catalog)

@@ -98,7 +98,7 @@ def test_entities_move_to_their_type_family(catalog):
     plan = parse_plan(json.dumps({"demands": [{"family": "purchase", "items": [item, prog], "num": 100},
                                               {"family": "search", "queries": ["x"]}]}), catalog)
     out = normalise_families(plan, catalog)
-    assert [d.model_dump(exclude_none=True) for d in out.demands] == [
+    assert [d.model_dump(exclude_defaults=True) for d in out.demands] == [
         {"family": "purchase", "items": [item], "num": 100}, {"family": "browsing", "programs": [prog]},
         {"family": "search", "queries": ["x"]}]
     assert normalise_families(out, catalog) == out

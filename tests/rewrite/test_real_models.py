@@ -53,3 +53,35 @@ def test_hostile_text_is_treated_as_data(tuned):
     assert item.name in res.plan.entities()
     assert not res.plan.has_placeholder()
     json.loads(res.plan.to_json())
+
+
+@pytest.fixture(scope="module")
+def grounded(tuned, tmp_path_factory):
+    """The same model, grounded: retrieval over the real MiniLM vectors of the catalogue."""
+    from targetbot.rewrite.retrieval import EntityIndex
+    from targetbot.towers.text_encoder import load_text_encoder
+
+    rw, catalog = tuned
+    index = EntityIndex.build(catalog, load_text_encoder(Settings()), tmp_path_factory.mktemp("index"))
+    return Rewriter(rw.chat, catalog, rw.model, index=index), catalog
+
+
+@pytest.mark.parametrize("request_text", ["young couples planning their wedding", "frequent business travellers"])
+def test_grounded_plans_invent_nothing(grounded, request_text):
+    """Once: 'wedding' -> a cat breed, 'business travellers' -> city = Beijing. Now every entity is
+    one the request retrieves, no filter is made up, and the plan names entities or carries words."""
+    rw, catalog = grounded
+    res = rw.rewrite(request_text)
+    plan = res.plan
+    assert plan.filters is None, plan.to_json()
+    assert set(plan.entities()) <= set(res.candidates), plan.to_json()
+    assert all(catalog.entity(e).type != "pet_breed" for e in plan.entities())
+    assert plan.entities() or any(getattr(d, "words", None) for d in plan.demands), plan.to_json()
+
+
+def test_grounded_plan_reads_amounts_exclusions_and_second_intents(grounded):
+    rw, catalog = grounded
+    res = rw.rewrite("folks who will spend more than 200 bucks on skincare, but not the phone repair crowd")
+    plan = res.plan
+    assert "skincare" in plan.entities() and plan.exclude == ["phone repair"], plan.to_json()
+    assert next(d for d in plan.demands if d.family == "purchase").num == 200 and plan.filters is None

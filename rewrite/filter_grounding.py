@@ -45,6 +45,24 @@ VALUE_CUES: dict[str, tuple[str, ...]] = {
     "female": ("women", "woman", "ladies", "lady", "girls", "mothers", "moms", "mums", "wives"),
     "male": ("men", "man", "guys", "boys", "fathers", "dads", "husbands"),
 }
+# Words that say which way a comparison goes when the request writes no number.
+MAGNITUDE = frozenset("""high higher highest low lower lowest big bigger small smaller large good bad excellent poor
+rich wealthy affluent well-off premium top old older young younger senior seniors elderly teen teens adult adults kids
+kid children retiree retirees millennial millennials""".split())
+
+UPWARD = frozenset("high higher highest big bigger large good excellent rich wealthy affluent well-off premium top old "
+                   "older senior seniors elderly retiree retirees adult adults high-income earners".split())
+DOWNWARD = frozenset("low lower lowest small smaller bad poor young younger youth teen teens low-income millennial "
+                     "millennials".split())
+
+
+def _cue_words(field: str) -> set[str]:
+    """The everyday words of a field that carry a direction by themselves ("young" for age)."""
+    parts = [p for p in re.split(r"[_\W]+", field.lower()) if p]
+    return {w for key, ws in CUES.items() if key in parts or key == field.lower() for w in ws
+            if w in MAGNITUDE or w in ("youth", "aged", "earners", "high-income", "low-income", "gen z")}
+
+
 _GENERIC = {"has", "num", "type", "level", "months", "month", "years", "year", "monthly", "count", "score", "history",
             "status", "is", "id"}
 _ORDINALS = {"1": ("first", "1st"), "2": ("second", "2nd"), "3": ("third", "3rd"), "4": ("fourth", "4th"),
@@ -87,9 +105,20 @@ def mentions_condition(text: str, c: Condition) -> bool:
     comparison = c.op in (">", ">=", "<", "<=", "between")
     if comparison and nums and set(nums) <= _numbers(text):
         return True
-    # naming the field supports a comparison or a numeric code ("car owners" -> car_owner = 1), not
-    # a particular category: "first-tier cities" says nothing about city = Beijing
-    if comparison or (nums and len(nums) == len(values)):
+    # naming the field supports a numeric code ("car owners" -> car_owner = 1), not a particular
+    # category: "first-tier cities" says nothing about city = Beijing; a comparison whose number the
+    # request never wrote also needs a word that says which way ("high income", "young")
+    if comparison:
+        said = (words & MAGNITUDE) | (_cue_words(c.field) & words)
+        if not (field_mentioned(c.field, low, words) and said):
+            return False
+        up, down = said & UPWARD, said & DOWNWARD  # "young" cannot mean age > 20
+        if c.op in (">", ">=") and down and not up:
+            return False
+        if c.op in ("<", "<=") and up and not down:
+            return False
+        return True
+    if nums and len(nums) == len(values):
         return field_mentioned(c.field, low, words)
     return False
 
@@ -234,3 +263,28 @@ def stated_bounds(text: str, filters: Filters | None, catalog) -> tuple[Filters 
     if [c.render() for c in stated] == replaced:
         return filters, []
     return Filters(join="AND", conditions=(others + stated)[:4]), replaced or ["(none)"]
+
+
+def stated_fields(text: str, catalog) -> list[str]:
+    """Profile fields the request says anything about: named (`field_mentioned`), one of their
+    values written as a word or an everyday word for it, or an age in a fixed form ("over 30").
+    A request naming none gets a decoding schema without filters (rewrite.client)."""
+    low, words = text.lower(), _words(text)
+    out = []
+    age = _age_field(catalog)
+    for f in getattr(catalog, "fields", []) or []:
+        hit = field_mentioned(f.name, low, words)
+        if not hit and f.kind == "categorical":
+            for v in f.values:
+                lv = str(v).lower()
+                if (len(lv) >= 2 and not lv.isdigit() and re.search(rf"(?<![a-z0-9]){re.escape(lv)}s?(?![a-z0-9])", low)) \
+                        or words & set(VALUE_CUES.get(lv, ())):
+                    hit = True
+                    break
+        if not hit and f.name == age and any(re.search(p, low) for p, _ in _AGE_FORMS):
+            hit = True
+        if not hit and "tier" in f.name.lower() and _ORDINAL_TIER.search(text):
+            hit = True
+        if hit:
+            out.append(f.name)
+    return out
