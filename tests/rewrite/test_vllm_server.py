@@ -155,7 +155,8 @@ def test_ask_through_vllm_gives_the_local_engines_audience(vllm_server, agent_ws
 
     res = Resources(agent_ws, agent_models())
     request = "users likely to rent phones"
-    local = Planner(res, rewriter=Rewriter(InProcessChat(local_engine), res.catalog, local_engine.models()[0]))
+    local = Planner(res, rewriter=Rewriter(InProcessChat(local_engine), res.catalog, local_engine.models()[0],
+                                           index=res.entity_index))  # grounded, as the served path is
     served = Planner(res, url=vllm_server.url)
     (pl, _), (pv, info) = local.plan(request), served.plan(request)
     assert info["plan_source"] == "rewriter" and pv == pl
