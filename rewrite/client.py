@@ -9,8 +9,8 @@ Two protocols, the two ways vLLM offers structure:
   into the same plan.
 
 Grounded (with an `EntityIndex`, the default of every command): the catalogue entities the
-request can mean are retrieved first (rewrite.retrieval), the model writes entity slots as free
-phrases under a schema that leaves out what the request does not state (no filters when it
+request can mean are retrieved first (rewrite.retrieval) and shown to the model after the request
+(rewrite.messages.candidate_note), the model writes entity slots as free phrases under a schema that leaves out what the request does not state (no filters when it
 names no profile field, no exclusions without a negation), and the answer is grounded
 (rewrite.ground): entities snapped by meaning onto the candidates or kept as the request's
 words, exclusions from negated clauses, filters and quantities from the request's own words.
@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 from targetbot.core.errors import TargetbotError
 from targetbot.rewrite.catalog import Catalog
-from targetbot.rewrite.messages import build_messages
+from targetbot.rewrite.messages import build_messages, sanitize_request
 from targetbot.rewrite.plan import PlanError, TargetingPlan, extract_json, normalise_families, parse_plan, plan_json_schema
 from targetbot.rewrite.snap import catalog_snapper, snap_entities
 from targetbot.rewrite.tool_calls import parse_calls_text, plan_from_tool_calls, plan_tools, required_calls_schema
@@ -51,7 +51,11 @@ class InProcessChat:
     snaps_entities = True
 
     def __init__(self, engine):
+        from targetbot.rewrite.train import trained_with_matches
+
         self.engine = engine
+        # an adapter trained before retrieval was in its prompt is asked the way it was trained
+        self.shows_matches = trained_with_matches(getattr(engine, "adapter", None))
 
     def __call__(self, model: str, messages: list[dict], schema: dict | None, max_tokens: int) -> dict:
         r = self.engine.complete(model, messages, schema=schema, max_tokens=max_tokens)
@@ -149,7 +153,8 @@ class RewriteResult:
 
 class Rewriter:
     def __init__(self, chat, catalog: Catalog | None, model: str, prompt: str = "tuned", constrained: bool = True,
-                 max_tokens: int = 320, normalise: bool = True, protocol: str = "json", index=None):
+                 max_tokens: int = 320, normalise: bool = True, protocol: str = "json", index=None,
+                 show_matches: bool | None = None):
         if protocol not in PROTOCOLS:
             raise TargetbotError(f"unknown protocol '{protocol}' (use {' or '.join(PROTOCOLS)})")
         self.chat, self.catalog, self.model = chat, catalog, model
@@ -157,6 +162,9 @@ class Rewriter:
         self.normalise = normalise  # entities moved to their type's family (plan.normalise_families)
         self.protocol = protocol
         self.index = index  # rewrite.retrieval.EntityIndex: grounded rewriting (see the module doc)
+        # grounded: the retrieved entities follow the request in the prompt (a server is assumed to
+        # serve an adapter trained that way; in process the adapter's own metadata says)
+        self.show_matches = getattr(chat, "shows_matches", True) if show_matches is None else show_matches
         self._schemas: dict[tuple, dict] = {}
         self.schema = plan_json_schema(catalog)
         # entity slots as free text on the first answer, snapped here (the in-process engine snaps itself)
@@ -169,12 +177,16 @@ class Rewriter:
     def rewrite(self, request: str) -> RewriteResult:
         """A validated plan, after at most one repair attempt; raises PlanError otherwise."""
         t = time.perf_counter()
-        messages = build_messages(request, self.prompt)
-        if not messages[-1]["content"]:
+        text = sanitize_request(request)
+        if not text:
             raise TargetbotError("the request is empty: describe the audience to target")
         raw = []
-        ground = self._grounding(messages[-1]["content"]) if self.index is not None and self.catalog is not None \
-            else None
+        ground = self._grounding(text) if self.index is not None and self.catalog is not None else None
+        if ground is not None and self.show_matches:  # retrieval-augmented: the model sees what it may name
+            r = ground["retrieval"]
+            messages = build_messages(text, self.prompt, r.names(), [c.name for c in r.excluded])
+        else:
+            messages = build_messages(text, self.prompt)
         reply, plan_or_error = self._answer(messages, repair=False, ground=ground)
         raw.append(reply)
         if isinstance(plan_or_error, TargetingPlan):

@@ -12,6 +12,7 @@ import re
 from targetbot.rewrite.config import read_prompt
 
 MAX_REQUEST_CHARS = 600
+MAX_MATCHES, MAX_NEGATED = 8, 4  # retrieved entities shown to the model (the prompt stays short)
 _CTRL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 PROMPTS = {"tuned": "rewrite_system.txt", "full": "rewrite_system_full.txt"}
 
@@ -27,6 +28,23 @@ def system_prompt(kind: str = "tuned") -> str:
     return read_prompt(PROMPTS.get(kind, kind))
 
 
-def build_messages(request: str, kind: str = "tuned") -> list[dict]:
+def candidate_note(matches: list[str] = (), negated: list[str] = ()) -> str:
+    """The retrieved catalog entities, as the model sees them after the request (rewrite.retrieval):
+    what the request can mean, and what its negated clauses name. Empty when nothing was retrieved."""
+    lines = []
+    if matches:
+        lines.append("Catalog matches: " + "; ".join(sanitize_request(m) for m in matches[:MAX_MATCHES]))
+    if negated:
+        lines.append("Named in negated clauses: " + "; ".join(sanitize_request(m) for m in negated[:MAX_NEGATED]))
+    return "\n".join(lines)
+
+
+def user_turn(request: str, matches: list[str] = (), negated: list[str] = ()) -> str:
+    note = candidate_note(matches, negated)
+    text = sanitize_request(request)
+    return f"{text}\n\n{note}" if note else text
+
+
+def build_messages(request: str, kind: str = "tuned", matches: list[str] = (), negated: list[str] = ()) -> list[dict]:
     return [{"role": "system", "content": system_prompt(kind)},
-            {"role": "user", "content": sanitize_request(request)}]
+            {"role": "user", "content": user_turn(request, matches, negated)}]

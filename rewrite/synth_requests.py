@@ -19,6 +19,7 @@ from targetbot.rewrite.config import PROMPTS_DIR, TYPE_FAMILY, SynthConfig
 from targetbot.rewrite.plan import FAMILY_SLOT, TargetingPlan
 
 REQUESTS_FILE = PROMPTS_DIR / "rewrite_requests.yaml"
+UNLISTED_RATE = 0.08  # (variety) share of demands about something the catalog lacks
 SOURCE_FAMILY = {"bill": "purchase", "miniprogram": "browsing", "page": "click", "search": "search"}
 
 
@@ -48,6 +49,7 @@ class RequestSynth:
         self.by_type: dict[str, list] = defaultdict(list)
         for e in catalog.entities:
             self.by_type[e.type].append(e)
+        self.unlisted = unlisted_phrases(self.t.get("unlisted", []), catalog)
 
     # -- pieces
     def _phrase(self, e, rng: random.Random) -> str:
@@ -91,7 +93,7 @@ class RequestSynth:
         ex = self.t["extras"]
         n_dem = rng.choices([1, 2, 3], weights=[0.62, 0.33, 0.05])[0]
         used: set = set()
-        demands, clauses, entities = [], [], []
+        demands, clauses, entities, unlisted = [], [], [], []
         for _ in range(n_dem):
             fam = rng.choices(["purchase", "browsing", "click", "payment", "search"],
                               weights=[0.42, 0.16, 0.16, 0.08, 0.18])[0]
@@ -100,6 +102,12 @@ class RequestSynth:
                 q = rng.choice(self.t["queries"]).format(e=e.name.lower() if e.type == "category" else e.name)
                 demands.append({"family": "search", "queries": [q]})
                 clauses.append(rng.choice(pf["search"]).format(q=q))
+                continue
+            if self.cfg.variety and fam != "payment" and self.unlisted and rng.random() < UNLISTED_RATE:
+                phrase = rng.choice(self.unlisted)  # the catalog lacks it: the plan keeps the words
+                demands.append({"family": fam, FAMILY_SLOT[fam]: [phrase]})
+                clauses.append(rng.choice(pf[fam]).format(x=phrase))
+                unlisted.append(phrase)
                 continue
             ents = self._entities(fam, rng, used)
             if not ents:
@@ -124,6 +132,13 @@ class RequestSynth:
         elif purchase is not None and rng.random() < 0.05:
             purchase["status"] = "failed"
             text += self._pick(ex["failed"], split, rng)
+        if self.cfg.variety:  # quantities read by rule from the words, never written by the model
+            if purchase is not None and "num" not in purchase and rng.random() < 0.06:
+                text += self._pick(ex["total"], split, rng).format(n=rng.choice([200, 500, 1000, 3000]))
+            if rng.random() < 0.08:
+                text += self._pick(ex["frequency"], split, rng).format(k=rng.choice([2, 3, 4, 5]))
+            if rng.random() < 0.08:
+                text += self._pick(ex["recency"], split, rng).format(d=rng.choice([7, 10, 14, 30]))
         if self.c.fields and rng.random() < 0.3:
             conds = []
             for _ in range(rng.choices([1, 2], weights=[0.75, 0.25])[0]):
@@ -133,11 +148,15 @@ class RequestSynth:
                     text += c[1]
             if conds:
                 plan["filters"] = {"join": "AND", "conditions": conds}
-        if entities and rng.random() < 0.3:
-            other = self._related_other(entities[0], rng, used)
-            if other is not None:
-                plan["exclude"] = [other.name]
-                text += self._pick(ex["exclude"], split, rng).format(x=self._phrase(other, rng))
+        if entities and rng.random() < (0.35 if self.cfg.variety else 0.3):
+            if self.cfg.variety:
+                self._exclusions(plan, entities, used, text, split, rng)
+                text = plan.pop("_text")
+            else:
+                other = self._related_other(entities[0], rng, used)
+                if other is not None:
+                    plan["exclude"] = [other.name]
+                    text += self._pick(ex["exclude"], split, rng).format(x=self._phrase(other, rng))
         r = rng.random()
         if r < 0.12:
             n = rng.choice([500, 1000, 2000, 5000, 10000, 20000, 50000])
@@ -159,7 +178,26 @@ class RequestSynth:
             text += self._pick(ex["hostile"], split, rng)
         p = TargetingPlan.model_validate(plan)
         return {"request": text.strip(), "plan": p.to_json(), "paraphrase_family": pf["id"],
-                "families": p.families(), "entities": p.entities(), "exclude": list(p.exclude)}
+                "families": p.families(), "entities": [e for e in p.entities() if e not in unlisted],
+                "exclude": list(p.exclude), "unlisted": unlisted}
+
+    def _exclusions(self, plan: dict, entities: list, used: set, text: str, split: str, rng: random.Random) -> None:
+        """(variety) One or two related entities left out, said after the demand or before it."""
+        ex, others = self.t["extras"], []
+        for _ in range(2 if rng.random() < 0.2 else 1):
+            other = self._related_other(entities[0], rng, used)
+            if other is not None:
+                used.add(other.name)
+                others.append(other)
+        if others:
+            plan["exclude"] = [o.name for o in others]
+            phrase = " and ".join(self._phrase(o, rng) for o in others)
+            if rng.random() < 0.3:  # "excluding X, users likely to ..."
+                text = self._pick(ex["exclude_first"], split, rng).format(x=phrase) + text
+            else:
+                wordings = {s: ex["exclude"][s] + ex["exclude_more"][s] for s in ("train", "heldout")}
+                text += self._pick(wordings, split, rng).format(x=phrase)
+        plan["_text"] = text
 
     def _filter(self, split: str, rng: random.Random, taken: set) -> tuple[dict, str] | None:
         specs = [s for s in self.t["filters"] if self.c.field(s["field"]) is not None and s["field"] not in taken]
@@ -197,6 +235,20 @@ class RequestSynth:
             seen.add(ex["request"])
             out.append(ex)
         return out
+
+
+def unlisted_phrases(phrases: list[str], catalog: Catalog) -> list[str]:
+    """The phrases no catalog name or alias spells (nearly) alike: what the catalog really lacks."""
+    import difflib
+
+    forms = {f.lower() for e in catalog.entities for f in (e.name, *e.aliases)}
+    out = []
+    for p in phrases:
+        q = p.lower()
+        if q in forms or q.rstrip("s") in forms or difflib.get_close_matches(q, forms, n=1, cutoff=0.85):
+            continue
+        out.append(p)
+    return out
 
 
 def _round_nice(x: float) -> int:

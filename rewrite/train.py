@@ -23,7 +23,7 @@ from typing import Callable
 
 from targetbot.rewrite.catalog import Catalog
 from targetbot.rewrite.config import BUNDLED_ADAPTER_DIR, TrainConfig, read_prompt
-from targetbot.rewrite.messages import sanitize_request
+from targetbot.rewrite.messages import sanitize_request, user_turn
 from targetbot.rewrite.synth_knowledge import knowledge_dialogues
 from targetbot.rewrite.synth_requests import request_pairs
 from targetbot.core.atomic import atomic_path, write_json
@@ -42,8 +42,20 @@ def _say(progress: Progress | None, msg: str) -> None:
 # ---- data ------------------------------------------------------------------------------------
 def plan_messages(example: dict, system: str) -> list[dict]:
     return [{"role": "system", "content": system},
-            {"role": "user", "content": sanitize_request(example["request"])},
+            {"role": "user", "content": user_turn(example["request"], example.get("matches", ()),
+                                                  example.get("negated", ()))},
             {"role": "assistant", "content": example["plan"]}]
+
+
+def attach_matches(examples: list[dict], index, rate: float, seed: int) -> None:
+    """Give a `rate` share of the examples the catalog matches retrieval finds for their request,
+    exactly as a grounded rewrite shows them (rewrite.client.Rewriter), so the model learns to pick
+    among them, to keep words when none fits, and to read exclusions off the negated clauses."""
+    rng = random.Random(seed)
+    for x in examples:
+        if rng.random() < rate:
+            r = index.retrieve(sanitize_request(x["request"]))
+            x["matches"], x["negated"] = r.names(), [c.name for c in r.excluded]
 
 
 def encode_dialogue(tokenizer, messages: list[dict], max_len: int) -> tuple[list[int], list[int]] | None:
@@ -147,17 +159,21 @@ def train_stage(peft_model, examples: list[tuple[list[int], list[int]]], recipe,
             "loss_last10": round(sum(losses[-10:]) / max(1, len(losses[-10:])), 4)}
 
 
-def synthesize(catalog: Catalog, cfg: TrainConfig) -> dict:
+def synthesize(catalog: Catalog, cfg: TrainConfig, index=None) -> dict:
     stage1 = knowledge_dialogues(catalog, cfg.synth)
     stage2, heldout = request_pairs(catalog, cfg.synth)
+    if index is not None and cfg.synth.candidates_rate:
+        attach_matches(stage2, index, cfg.synth.candidates_rate, cfg.synth.seed * 31 + 5)
     return {"stage1": stage1, "stage2": stage2, "heldout": heldout}
 
 
 def train_rewriter(catalog: Catalog, out_dir: str | Path, settings: Settings, cfg: TrainConfig | None = None,
                    progress: Progress | None = None,
-                   model_and_tokenizer=None) -> dict:
+                   model_and_tokenizer=None, index=None) -> dict:
     """Synthesize, run both SFT stages, and write the adapter folder atomically. Returns the report.
 
+    `index` (rewrite.retrieval.EntityIndex of the catalog) shows the training requests their
+    retrieved matches, as grounded rewriting does; without it the model learns from requests alone.
     `model_and_tokenizer` replaces the configured LLM (tests use a tiny random-weight Qwen2).
     """
     import torch
@@ -169,7 +185,7 @@ def train_rewriter(catalog: Catalog, out_dir: str | Path, settings: Settings, cf
     torch.manual_seed(cfg.seed)
     t_all = time.perf_counter()
     _say(progress, "synthesizing dialogues (stage 1) and request -> plan pairs (stage 2)")
-    data = synthesize(catalog, cfg)
+    data = synthesize(catalog, cfg, index)
     model, tok = model_and_tokenizer or load_llm(settings, progress=progress, dtype=cfg.dtype)
     system = read_prompt(cfg.system_prompt_file)
     s1 = [e for e in (encode_dialogue(tok, d["messages"], cfg.stage1.max_len) for d in data["stage1"]) if e]
@@ -188,7 +204,9 @@ def train_rewriter(catalog: Catalog, out_dir: str | Path, settings: Settings, cf
         "config": cfg.model_dump(mode="json"), "config_key": cfg.key(), "catalog_fingerprint": catalog.fingerprint(),
         "system_prompt_file": cfg.system_prompt_file, "system_prompt": system, "trainable_params": trainable,
         "stages": reports, "seconds_total": round(time.perf_counter() - t_all, 1),
-        "data": {"stage1": len(s1), "stage2": len(s2), "heldout": len(data["heldout"])},
+        "data": {"stage1": len(s1), "stage2": len(s2), "heldout": len(data["heldout"]),
+                 "with_matches": sum(1 for x in data["stage2"] if "matches" in x)},
+        "retrieval_index": getattr(index, "version", None),
         "torch_threads": torch.get_num_threads(),
     }
     out_dir = Path(out_dir)
@@ -213,12 +231,21 @@ def read_meta(adapter_dir: str | Path) -> dict | None:
         return None
 
 
+def trained_with_matches(adapter_dir: str | Path | None) -> bool:
+    """Whether an adapter learnt from requests followed by their retrieved catalog matches (the
+    base model, with no adapter, is shown them too: they only add context)."""
+    if adapter_dir is None:
+        return True
+    meta = read_meta(adapter_dir) or {}
+    return bool(meta.get("data", {}).get("with_matches"))
+
+
 def workspace_adapter_dir(ws) -> Path:
     return ws.artifacts_dir / "rewrite" / "adapter"
 
 
 def build_rewriter(ws, settings: Settings, progress: Progress | None = None, force: bool = False,
-                   cfg: TrainConfig | None = None, model_and_tokenizer=None) -> dict:
+                   cfg: TrainConfig | None = None, model_and_tokenizer=None, index=None) -> dict:
     """Build stage: train the workspace's rewriter adapter unless an up-to-date one exists.
 
     Returns {"adapter": path, "skipped": bool, ...the adapter's metadata}.
@@ -235,5 +262,5 @@ def build_rewriter(ws, settings: Settings, progress: Progress | None = None, for
             and bundled.get("catalog_fingerprint") == catalog.fingerprint()):
         _say(progress, f"the versioned adapter {BUNDLED_ADAPTER_DIR} matches this catalog and config; using it")
         return {"adapter": str(BUNDLED_ADAPTER_DIR), "skipped": True, **bundled}
-    meta = train_rewriter(catalog, out, settings, cfg, progress, model_and_tokenizer=model_and_tokenizer)
+    meta = train_rewriter(catalog, out, settings, cfg, progress, model_and_tokenizer=model_and_tokenizer, index=index)
     return {"adapter": str(out), "skipped": False, **meta}

@@ -322,6 +322,7 @@ def train(
     from targetbot.core.workspace import Workspace
     from targetbot.rewrite.catalog import Catalog
     from targetbot.rewrite.config import TrainConfig
+    from targetbot.rewrite.retrieval import EntityIndex
     from targetbot.rewrite.train import train_rewriter, workspace_adapter_dir
 
     if recipe not in ("cpu", "gpu"):
@@ -331,8 +332,10 @@ def train(
     if seed is not None:
         cfg = cfg.model_copy(update={"seed": seed})
     target = out_dir or workspace_adapter_dir(ws)
-    meta = train_rewriter(Catalog.from_workspace(ws), target, models_for(ctx).settings, cfg,
-                          progress=lambda m: console.print(f"  {m}", highlight=False))
+    say = lambda m: console.print(f"  {m}", highlight=False)  # noqa: E731
+    catalog, models = Catalog.from_workspace(ws), models_for(ctx)
+    index = EntityIndex.build(catalog, models.text_encoder(), ws.artifacts_dir / "rewrite", progress=say)
+    meta = train_rewriter(catalog, target, models.settings, cfg, progress=say, index=index)
     summary = {"adapter": str(target), **{k: meta[k] for k in ("stages", "seconds_total", "data", "trainable_params")}}
     if not json_out:
         out.print(f"adapter written to {target} in {meta['seconds_total']:.0f} s "

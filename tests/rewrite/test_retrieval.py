@@ -125,6 +125,32 @@ def test_schema_leaves_out_what_the_request_does_not_state(catalog):
     assert plan_json_schema(catalog, omit=("filters",))["properties"].keys() >= {"demands", "exclude"}
 
 
+def test_the_model_is_shown_the_retrieved_matches(catalog):
+    from targetbot.rewrite.client import Rewriter
+
+    class Chat:
+        snaps_entities = True
+
+        def __init__(self):
+            self.users = []
+
+        def __call__(self, model, messages, schema, max_tokens):
+            self.users.append(messages[-1]["content"])
+            return {"content": json.dumps({"demands": [{"family": "purchase", "items": ["phone rental"]}]}),
+                    "completion_tokens": 5}
+
+    chat = Chat()
+    index = EntityIndex.build(catalog, TrigramEncoder())
+    Rewriter(chat, catalog, "m", index=index).rewrite("people who rent a phone, not the repair technicians")
+    request, note = chat.users[-1].split("\n\n")
+    assert request == "people who rent a phone, not the repair technicians"
+    assert "Catalog matches: phone rental" in note and "Named in negated clauses: phone repair" in note
+    Rewriter(chat, catalog, "m", index=index, show_matches=False).rewrite("people who rent a phone")
+    assert chat.users[-1] == "people who rent a phone"  # an adapter trained without them is asked without
+    Rewriter(chat, catalog, "m").rewrite("people who rent a phone")  # ungrounded: nothing retrieved
+    assert chat.users[-1] == "people who rent a phone"
+
+
 def test_index_is_cached_and_versioned_by_catalog(catalog, tmp_path):
     enc = TrigramEncoder()
     a = EntityIndex.build(catalog, enc, tmp_path)
@@ -135,3 +161,17 @@ def test_index_is_cached_and_versioned_by_catalog(catalog, tmp_path):
     catalog.entities[0].aliases.append("lease a phone")
     assert index_version(catalog, enc.spec) != a.version
     assert index_version(catalog, enc.spec, RetrievalConfig(k=5)) != index_version(catalog, enc.spec)
+
+
+def test_training_requests_get_the_matches_a_rewrite_shows(index):
+    from targetbot.rewrite.train import attach_matches
+
+    text = "people who rent a phone, not the repair technicians"
+    ex = [{"request": text, "plan": "{}"}, {"request": "Lakers fans", "plan": "{}"}]
+    attach_matches(ex, index, 1.0, seed=0)
+    r = index.retrieve(text)
+    assert ex[0]["matches"] == r.names() and ex[0]["negated"] == [c.name for c in r.excluded]
+    assert "phone repair" in ex[0]["negated"] and "phone rental" in ex[0]["matches"]
+    none = [{"request": text, "plan": "{}"}]
+    attach_matches(none, index, 0.0, seed=0)
+    assert "matches" not in none[0]

@@ -14,8 +14,13 @@ def test_stage2_is_deterministic_and_valid(catalog):
     assert a == b and ha == hb
     c, _ = request_pairs(catalog, cfg.model_copy(update={"seed": 99}))
     assert c != a
-    for ex in a + ha:
-        plan = parse_plan(ex["plan"], catalog)  # every target passes the same checks as model output
+    varied, _ = request_pairs(catalog, cfg.model_copy(update={"variety": True}))
+    for ex in a + ha + varied:
+        if ex["unlisted"]:  # what the catalog lacks stays a phrase: only those fail the catalog checks
+            plan = parse_plan(ex["plan"])
+            assert set(plan.entities()) - set(catalog.names) == set(ex["unlisted"])
+        else:
+            plan = parse_plan(ex["plan"], catalog)  # every target passes the same checks as model output
         assert plan.to_json() == ex["plan"]
         assert not PLACEHOLDER.search(ex["plan"])
         assert set(ex["families"]) == set(plan.families())
@@ -46,6 +51,27 @@ def test_stage2_covers_the_request_phenomena(catalog):
     assert any("seed_users" in p for p in plans)
     assert {d["family"] for p in plans for d in p["demands"]} == {"purchase", "browsing", "search", "click", "payment"}
     assert any("instruction" in x["request"].lower() or "system" in x["request"].lower() for x in train)
+
+
+def test_variety_adds_request_shapes(catalog):
+    """With `variety`: exclusions said first as well as last, two at once, and demands for what the
+    catalog lacks (kept as phrases); the default recipe has none of them."""
+    firsts = tuple(w.split("{")[0].lower() for w in request_templates()["extras"]["exclude_first"]["train"])
+    train, held = request_pairs(catalog, SynthConfig(requests=400, heldout_requests=40, variety=True))
+    assert any(x["exclude"] and x["request"].lower().startswith(firsts) for x in train)
+    assert any(len(x["exclude"]) == 2 for x in train)
+    assert any(x["unlisted"] and x["unlisted"][0] in x["request"] for x in train)
+    plain, _ = request_pairs(catalog, SynthConfig(requests=400, heldout_requests=10))
+    assert not any(x["unlisted"] for x in plain)
+    assert not any(x["exclude"] and x["request"].lower().startswith(firsts) for x in plain)
+
+
+def test_unlisted_phrases_skip_what_the_catalog_spells():
+    from targetbot.rewrite.catalog import EntityInfo
+    from targetbot.rewrite.synth_requests import unlisted_phrases
+
+    cat = Catalog(entities=[EntityInfo(name="vinyl record", type="category", aliases=["LP"])])
+    assert unlisted_phrases(["vinyl records", "wedding planning", "lp"], cat) == ["wedding planning"]
 
 
 def test_stage1_dialogues_are_multi_round_and_grow_with_the_catalog(catalog):

@@ -14,6 +14,21 @@ def test_loss_mask_covers_assistant_tokens_only(qwen_tokenizer):
     assert encode_dialogue(qwen_tokenizer, plan_messages(ex, "SYS"), 10) is None  # too long: dropped
 
 
+def test_matches_follow_the_request_and_stay_out_of_the_loss(qwen_tokenizer, tmp_path):
+    from targetbot.rewrite.train import trained_with_matches
+
+    ex = {"request": "users likely to buy smartphones", "plan": '{"demands": [{"family": "purchase", "items": ["smartphone"]}]}',
+          "matches": ["smartphone", "smartwatch"], "negated": []}
+    msgs = plan_messages(ex, "SYS")
+    assert msgs[1]["content"] == "users likely to buy smartphones\n\nCatalog matches: smartphone; smartwatch"
+    ids, labels = encode_dialogue(qwen_tokenizer, msgs, 512)
+    assert qwen_tokenizer.decode([i for i, y in zip(ids, labels) if y != -100]) == ex["plan"] + "<|im_end|>"
+    (tmp_path / "rewriter.json").write_text(json.dumps({"data": {"stage2": 3}}))
+    assert not trained_with_matches(tmp_path) and trained_with_matches(None)
+    (tmp_path / "rewriter.json").write_text(json.dumps({"data": {"stage2": 3, "with_matches": 2}}))
+    assert trained_with_matches(tmp_path)
+
+
 def test_two_stage_sft_writes_an_adapter(tmp_path, catalog, tiny_model):
     model, tok = tiny_model
     cfg = TrainConfig(lora=LoraSpec(r=4, alpha=8, top_layers=1),
@@ -35,6 +50,8 @@ def test_two_stage_sft_writes_an_adapter(tmp_path, catalog, tiny_model):
 def test_recipes_differ_and_are_keyed():
     cpu, gpu = TrainConfig.cpu(), TrainConfig.gpu()
     assert cpu.key() != gpu.key()
+    assert cpu.key() == "f2c0fd86e831"  # the bundled adapter's recipe: new optional knobs left it alone
+    assert cpu.model_copy(update={"synth": SynthConfig(variety=True)}).key() != cpu.key()
     assert cpu.lora.top_layers and gpu.lora.top_layers is None
     assert cpu.dtype == "float32" and gpu.dtype == "bfloat16"
 
