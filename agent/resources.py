@@ -61,15 +61,60 @@ class Resources:
         return pd.Index(self.profiles["user_id"], name="user_id")
 
     @cached_property
-    def history(self) -> pd.DataFrame:
-        """History-window events (user_id, ts, source, text as categoricals): evidence for explanations
-        and exact exclusions. Label windows are never read."""
-        ev = self.ws.events(role="history", columns=["user_id", "ts", "source", "text"])
-        for col in ("user_id", "text"):
-            if not isinstance(ev[col].dtype, pd.CategoricalDtype):
-                ev[col] = ev[col].astype(str).astype("category")
-        return ev
+    def batches(self):
+        """The workspace's events by user batch (targetbot.core.user_batches), written on first use."""
+        from targetbot.core.user_batches import UserBatches
 
+        return UserBatches.build(self.ws)
+
+    @cached_property
+    def _history_index(self) -> tuple[pd.Index, "object"]:
+        """(every distinct history-window text, sparse users × texts event counts): the evidence for
+        explanations and exact exclusions, built batch by batch and cached beside the batches, so
+        no per-event table is held however many users there are. Label windows are never read."""
+        from scipy import sparse
+
+        from targetbot.core.atomic import atomic_path, write_parquet
+
+        b = self.batches
+        path = b.root / "history-user-text.npz"
+        names = b.root / "history-texts.parquet"
+        if path.is_file() and names.is_file():
+            return pd.Index(pd.read_parquet(names)["text"].astype(str)), sparse.load_npz(path).tocsr()
+        texts = pd.Index([], dtype=object)
+        parts = []
+        for i in range(len(b)):
+            ev = b.read(i, columns=["text"], windows=list(self.ws.meta.roles.history))
+            lo, hi = b.bounds(i)
+            text = ev["text"] if isinstance(ev["text"].dtype, pd.CategoricalDtype) else ev["text"].astype("category")
+            cats = text.cat.categories.astype(str)
+            texts = texts.append(cats.difference(texts))
+            codes = text.cat.codes.to_numpy()
+            cols = texts.get_indexer(cats)[np.maximum(codes, 0)]
+            rows = ev["user_id"].cat.codes.to_numpy() - lo
+            ok = codes >= 0
+            parts.append((rows[ok], cols[ok], hi - lo))  # the matrix waits until every text has a column
+        n_texts = len(texts)
+        blocks = []
+        for rows, cols, n in parts:
+            m = sparse.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(n, n_texts))
+            m.sum_duplicates()
+            blocks.append(m)
+        user_text = sparse.vstack(blocks).tocsr() if blocks else sparse.csr_matrix((len(self.users), n_texts))
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:  # a file object: save_npz would rename a path
+            sparse.save_npz(fh, user_text, compressed=False)
+        write_parquet(names, pd.DataFrame({"text": texts.astype(str)}))
+        return texts, user_text
+
+    @property
+    def history_texts(self) -> pd.Index:
+        """Every distinct text of the history windows (the columns of `user_text`)."""
+        return self._history_index[0]
+
+    @property
+    def user_text(self):
+        """Sparse users × history texts: how often each user's history holds each text."""
+        return self._history_index[1]
     @cached_property
     def entity_forms(self) -> dict[str, list[str]]:
         """Entity name -> the name and its aliases (how history text may name it)."""
@@ -90,18 +135,17 @@ class Resources:
 
     @cached_property
     def history_texts_lower(self) -> pd.Series:
-        return pd.Series(self.history["text"].cat.categories.astype(str)).str.lower()
+        return pd.Series(self.history_texts.astype(str)).str.lower()
 
     def users_mentioning(self, entity_names: list[str]) -> tuple[np.ndarray, dict[str, int]]:
         """Mask over `users` of those whose history names any of the entities (by name or alias),
         and the count per entity. Exact: a text match, no model."""
-        codes = self.history["text"].cat.codes.to_numpy()
-        users = self.history["user_id"]
         mask = np.zeros(len(self.users), dtype=bool)
         per: dict[str, int] = {}
         for name in entity_names:
-            hit = pd.Index(users[np.isin(codes, self.texts_naming(name))].astype(str).unique())
-            m = self.users.isin(hit)
+            named = np.zeros(len(self.history_texts), dtype=np.float32)
+            named[self.texts_naming(name)] = 1.0
+            m = (self.user_text @ named) > 0
             per[name] = int(m.sum())
             mask |= m
         return mask, per
@@ -116,7 +160,7 @@ class Resources:
         from targetbot.egl.extraction import extract_texts
 
         g = self.graph()
-        cats = self.history["text"].cat.categories
+        cats = self.history_texts
         t_idx, ent, grp = extract_texts(graph_dictionary(g), cats)
         keep = grp < 0
         return sparse.csr_matrix((np.ones(int(keep.sum()), np.float32), (t_idx[keep], ent[keep])),
@@ -125,18 +169,16 @@ class Resources:
     @cached_property
     def history_mentions(self):
         """Sparse (user row × graph entity) counts of history events naming each entity."""
-        from scipy import sparse
-
-        codes = self.history["text"].cat.codes.to_numpy()
-        rows = self.users.get_indexer(self.history["user_id"].astype(str))
-        ok = (codes >= 0) & (rows >= 0)
-        user_text = sparse.csr_matrix((np.ones(int(ok.sum()), np.float32), (rows[ok], codes[ok])),
-                                      shape=(len(self.users), len(self.text_entities.indptr) - 1))
-        return (user_text @ self.text_entities).tocsc()
+        return (self.user_text @ self.text_entities).tocsc()
 
     def user_events(self, user_ids: list[str]) -> pd.DataFrame:
-        h = self.history
-        return h[h["user_id"].isin(user_ids)]
+        """The history events (user_id, ts, source, text) of a few users, read from their batches;
+        `text` is categorical over `history_texts`."""
+        pos = self.users.get_indexer(pd.Index(user_ids).astype(str))
+        ev = self.batches.read_users(pos[pos >= 0], columns=["ts", "source", "text"],
+                                     windows=list(self.ws.meta.roles.history))
+        ev["text"] = pd.Categorical(ev["text"].astype(str), categories=self.history_texts)
+        return ev[["user_id", "ts", "source", "text"]]
 
     # ---- models ------------------------------------------------------------------------------
     def zero_shot(self):

@@ -19,6 +19,7 @@ label window may reach model input.
 
 from __future__ import annotations
 
+import os
 import shutil
 from datetime import datetime
 from functools import cached_property
@@ -256,7 +257,8 @@ class Workspace:
 
 def write_workspace(root: str | Path, meta: WorkspaceMeta, tables: dict[str, pd.DataFrame], schema: ProfileSchema,
                     scenario_files: list[Path], overwrite: bool = False) -> Workspace:
-    """Write a complete workspace from tables built in memory (world simulator, adapters).
+    """Write a complete workspace from tables built in memory (world simulator, adapters); a table
+    given as a Path is a finished Parquet file beside the workspace's data, renamed into place.
 
     With `overwrite`, everything derived from the replaced data goes too: data tables not
     rewritten, old scenario files and built artifacts (models of old data must not be reused);
@@ -279,7 +281,10 @@ def write_workspace(root: str | Path, meta: WorkspaceMeta, tables: dict[str, pd.
     for d in ws.artifacts_dir.iterdir():
         shutil.rmtree(d) if d.is_dir() and not d.is_symlink() else d.unlink()
     for name, df in tables.items():
-        ws.write_table(name, df)
+        if isinstance(df, Path):  # a table written in pieces beside its place (world chunks): moved in
+            os.replace(df, ws.table_path(name))
+        else:
+            ws.write_table(name, df)
     ws.write_profile_schema(schema)
     for f in scenario_files:
         write_text(ws.scenarios_dir / f.name, Path(f).read_text(encoding="utf-8"))

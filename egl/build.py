@@ -3,8 +3,13 @@
     extraction -> rolling snapshots -> per snapshot: session pairs, skip-gram, Stage-I candidates,
     Stage-II ALPC -> Stage-III ensemble over the last snapshots -> storage + user preferences
 
-Only history windows are read. The build is skipped when the stored graph was made with the same
-config key from the same data files (`force=True` rebuilds). Everything random is seeded.
+Only history windows are read, through the workspace's user batches (core.user_batches), so no
+step holds every event at once. Relations are mined from the history of every user, or of a seeded
+sample of `sample_users` (relations are shared by all users, and a sample of users shows them as
+well as all of them do, for a fraction of the memory and time). Preferences are per user, so they
+are computed batch by batch over every user, and only the stored outputs grow with the number of
+users. The build is skipped when the stored graph was made with the same config key from the same
+data files (`force=True` rebuilds). Everything random is seeded.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -24,15 +30,16 @@ from targetbot.egl.candidates import SOURCE_NAMES, CandidateGraph, candidate_gra
 from targetbot.egl.config import GraphConfig
 from targetbot.egl.cooccurrence import skipgram
 from targetbot.egl.ensemble import train_ensemble
-from targetbot.egl.extraction import Dictionary, extract_events
+from targetbot.egl.extraction import Dictionary, Mentions, TextMatches, extract_events
 from targetbot.egl.gloss import gloss_links
 from targetbot.egl.preference import mean_vectors, preference_space, user_entities
 from targetbot.egl.semantic import embed_entities, entity_texts
-from targetbot.egl.sequences import context_pairs, in_snapshot, snapshots
+from targetbot.egl.sequences import Snapshot, context_pairs, in_snapshot, snapshots
 from targetbot.egl.storage import MANIFEST, SnapshotArrays, cache_dir, graph_dir
 from targetbot.core.atomic import atomic_path, write_parquet
 from targetbot.core.protocols import ModelSource
 from targetbot.core.errors import TargetbotError
+from targetbot.core.user_batches import DEFAULT_BATCH_USERS, UserBatches
 
 Progress = Callable[[str], None]
 
@@ -144,9 +151,126 @@ def choose_test_pairs(cand: CandidateGraph, holdout: float, seed: int) -> np.nda
     return np.concatenate([pos, neg]).astype(np.int64)
 
 
+def sample_user_index(n_users: int, sample: int | None, seed: int) -> np.ndarray | None:
+    """Sorted positions of a seeded random sample of `sample` of `n_users` users; None when every
+    user takes part (no sample asked, or no more users than it)."""
+    if sample is None or n_users <= sample:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(n_users, sample, replace=False))
+
+
+def history_mentions(ub: UserBatches, windows: list[str], matcher: TextMatches, column: str,
+                     context_minutes: float, users: np.ndarray | None = None) -> Mentions:
+    """Mentions in the history events of the users at `users` (positions in `ub.users`; None: all),
+    extracted batch by batch, so only the mentions are ever held together, not the events."""
+    frames, stats = [], dict.fromkeys(("events", "events_with_mentions", "mentions", "ambiguous_mentions",
+                                       "ambiguous_resolved"), 0)
+    offset = 0
+    batches = range(len(ub)) if users is None else np.unique(users // ub.batch_users)
+    for b in batches:
+        ev = ub.read(int(b), columns=["ts", column], windows=windows)
+        if users is not None:
+            ev = ev[np.isin(ev["user_id"].cat.codes.to_numpy(), users)].reset_index(drop=True)
+        if ev.empty:
+            continue
+        m = extract_events(matcher, ev, column, context_minutes)
+        # event ids must stay distinct across batches: session pairs tell events apart by them
+        frames.append(m.frame.assign(event=m.frame["event"].to_numpy() + offset))
+        offset += len(ev)
+        for k in stats:
+            stats[k] += m.stats[k]
+    if not frames:
+        return Mentions(pd.DataFrame({"user": pd.Categorical([], categories=ub.users), "ts": pd.to_datetime([]),
+                                      "entity": np.zeros(0, np.int32), "event": np.zeros(0, np.int64)}), stats)
+    # batches hold whole users in profile order, so the concatenation keeps the (user, ts, event) order
+    frame = pd.concat(frames, ignore_index=True)
+    stats = {"distinct_texts": len(matcher), "texts_with_mentions": matcher.texts_with_mentions, **stats,
+             "entities_seen": int(frame["entity"].nunique())}
+    return Mentions(frame, stats)
+
+
+@dataclass
+class PreferenceState:
+    """What every batch of the preference pass shares. Plain data, so that a Ray `map_batches`
+    worker could be handed it as well as a local loop."""
+
+    matcher: TextMatches
+    column: str
+    context_minutes: float
+    snapshot: Snapshot  # the latest one: a preference reflects the user's recent history
+    n_entities: int
+    remap: np.ndarray | None = None  # dictionary id -> graph id (-1: not in the graph); None: the same ids
+
+
+def batch_user_entities(events: pd.DataFrame, users: pd.Index, state: PreferenceState
+                        ) -> tuple[pd.Index, sparse.csr_matrix, np.ndarray]:
+    """One batch of whole users -> (ids of its users who mention an entity in the latest snapshot,
+    in `users`' order; their users × entities mention counts; mentions per entity).
+
+    `events` must hold every history event of the users in `users` (ambiguous mentions are resolved
+    by the same user's other mentions); its `user_id` may be categorical over any users or plain."""
+    uid = events["user_id"]
+    # recoded over this batch's users only: the rows then follow `users`, whatever the input's categories
+    uid = uid.cat.set_categories(users) if isinstance(uid.dtype, pd.CategoricalDtype) \
+        else pd.Categorical(uid.astype(str), categories=users)
+    frame = extract_events(state.matcher, events.assign(user_id=uid), state.column, state.context_minutes).frame
+    if state.remap is not None:
+        ent = state.remap[frame["entity"].to_numpy()]
+        # a sample of users may leave an entity other users name out of the graph: nothing to prefer there
+        frame = frame.assign(entity=ent)[ent >= 0]
+    latest = in_snapshot(frame, state.snapshot)
+    ids, incidence = user_entities(latest, state.n_entities)
+    return ids, incidence, np.bincount(latest["entity"].to_numpy(), minlength=state.n_entities)
+
+
+def user_incidence(ub: UserBatches, windows: list[str], state: PreferenceState,
+                   progress: Progress | None = None, engine=None,
+                   block_users: int = 50_000) -> tuple[pd.Index, list[sparse.csr_matrix], np.ndarray]:
+    """`batch_user_entities` over every batch, on `engine` (core.engine: this process by default, or
+    Ray): (ids of the users with mentions, in profile order; their incidence in blocks of
+    `block_users` rows; mentions per entity)."""
+    from targetbot.core.engine import LocalEngine
+
+    def one(b: int) -> dict[str, np.ndarray]:
+        ids, inc, _ = batch_user_entities(ub.read(b, columns=["ts", state.column], windows=windows),
+                                          ub.users_of(b), state)
+        coo = inc.tocoo()
+        return {"user": ub.users.get_indexer(ids)[coo.row].astype(np.int64), "entity": coo.col.astype(np.int32),
+                "count": coo.data.astype(np.float32)}
+
+    parts = []
+    for i, cols in enumerate((engine or LocalEngine()).map_batches(one, range(len(ub)))):
+        parts.append(cols)
+        _say(progress, f"graph: user entities, batch {i + 1}/{len(ub)}")
+    nz = {k: np.concatenate([p[k] for p in parts]) for k in ("user", "entity", "count")}
+    users, rank = np.unique(nz["user"], return_inverse=True)  # positions: profile order
+    incidence = sparse.csr_matrix((nz["count"], (rank, nz["entity"])), shape=(len(users), state.n_entities))
+    counts = np.bincount(nz["entity"], weights=nz["count"], minlength=state.n_entities).astype(np.int64)
+    blocks = [incidence[i:i + block_users] for i in range(0, max(len(users), 1), block_users)]
+    return pd.Index(ub.users[users].astype(str)), blocks, counts
+
+
+def write_preferences(path, blocks: list[sparse.csr_matrix], pref: np.ndarray) -> None:
+    """preferences.npy, r_u per row of the incidence blocks, written block by block into a memory
+    map so that only one block's vectors are ever in memory."""
+    rows = sum(b.shape[0] for b in blocks)
+    if rows == 0:  # a memory map of nothing cannot be opened
+        np.save(path, np.zeros((0, pref.shape[1]), np.float32))
+        return
+    r = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(rows, pref.shape[1]))
+    lo = 0
+    for block in blocks:
+        r[lo:lo + block.shape[0]] = mean_vectors(block, pref)
+        lo += block.shape[0]
+    r.flush()
+    del r
+
+
 def build_graph(ws, models: ModelSource, progress: Progress | None = None, force: bool = False,
-                config: GraphConfig | None = None) -> dict:
-    """Build (or reuse) the workspace's entity graph; returns what it did, stats and stage timings."""
+                config: GraphConfig | None = None, batch_users: int | None = None, engine=None) -> dict:
+    """Build (or reuse) the workspace's entity graph; returns what it did, stats and stage timings.
+    `batch_users` sizes the user batches events are read in and `engine` (core.engine) runs the
+    per-batch preference pass; neither changes the graph."""
     cfg = config or GraphConfig.for_workspace(ws.root)
     key = cfg.key()
     if not force and is_up_to_date(ws, cfg):
@@ -158,7 +282,7 @@ def build_graph(ws, models: ModelSource, progress: Progress | None = None, force
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
     with torch_threads(cfg.torch_threads):
-        result = _build(ws, models, cfg, progress, timings)
+        result = _build(ws, models, cfg, progress, timings, batch_users or DEFAULT_BATCH_USERS, engine)
     timings["total"] = time.perf_counter() - t_all
     result["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
     st = result["stats"]
@@ -173,7 +297,8 @@ def build_graph(ws, models: ModelSource, progress: Progress | None = None, force
     return result
 
 
-def _build(ws, models: ModelSource, cfg: GraphConfig, progress: Progress | None, timings: dict) -> dict:
+def _build(ws, models: ModelSource, cfg: GraphConfig, progress: Progress | None, timings: dict,
+           batch_users: int = DEFAULT_BATCH_USERS, engine=None) -> dict:
     settings = models.settings
 
     def timed(name):
@@ -194,19 +319,26 @@ def _build(ws, models: ModelSource, cfg: GraphConfig, progress: Progress | None,
         if entities.empty:
             raise TargetbotError(f"{ws.table_path('entities')}: the entity dictionary is empty")
         n_dict = len(entities)
-        _say(progress, f"graph: extracting {n_dict:,} entities from history events")
         dictionary = Dictionary.from_frame(entities)
-        events = ws.events(role="history", columns=["user_id", "ts", cfg.extraction.column])
-        mentions = extract_events(dictionary, events, cfg.extraction.column, cfg.extraction.context_minutes)
-        del events
+        # shared by the mining and the preference pass: each distinct text is matched once
+        matcher = TextMatches(dictionary)
+        history = list(ws.meta.roles.history)
+        ub = UserBatches.build(ws, batch_users=batch_users, progress=lambda m: _say(progress, f"graph: {m}"))
+        sample = sample_user_index(len(ub.users), cfg.sample_users, cfg.seed)
+        mined_users = len(ub.users) if sample is None else len(sample)
+        _say(progress, f"graph: extracting {n_dict:,} entities from the history events of {mined_users:,} users")
+        mentions = history_mentions(ub, history, matcher, cfg.extraction.column, cfg.extraction.context_minutes,
+                                    users=sample)
         if len(mentions) == 0:
             raise TargetbotError("no dictionary entity is mentioned in the history events: check the entities "
                                  "table's names and aliases against the event text")
         index = {name: i for i, name in enumerate(entities["entity"].astype(str))}
         known = known_pairs(ws, index) if use_known_relations(ws, cfg) else np.zeros((0, 2), np.int64)
+        extraction_stats = mentions.stats
         mentioned = np.unique(mentions.frame["entity"].to_numpy())
         rows = graph_nodes(n_dict, mentioned, known, cfg.nodes.all_below, cfg.nodes.min_known_links)
         frame = mentions.frame
+        remap = None
         if len(rows) < n_dict:  # large dictionaries: work in the graph's own index space
             remap = np.full(n_dict, -1, np.int64)
             remap[rows] = np.arange(len(rows))
@@ -234,6 +366,7 @@ def _build(ws, models: ModelSource, cfg: GraphConfig, progress: Progress | None,
             _say(progress, f"graph: stage I candidates for snapshot {snap.name} ({snap.start.date()} .. {snap.end.date()})")
             m = in_snapshot(frame, snap)
             stage1.append(_stage1(m, n, sem, cfg, cfg.seed + k, known, gloss))
+    del frame, m, mentions  # the mined mentions are done with; the preference pass reads batches anew
     test_pairs = choose_test_pairs(stage1[-1][0], cfg.alpc.holdout, cfg.seed)
     params = alpc_params(cfg)
     for k, (snap, (cand, inputs)) in enumerate(zip(snaps, stage1)):
@@ -253,14 +386,16 @@ def _build(ws, models: ModelSource, cfg: GraphConfig, progress: Progress | None,
                              lr=cfg.ensemble.lr,
                              progress=lambda e, tot: _say(progress, f"graph: ensemble epoch {e}/{tot}"))
 
+    # ---- every user's entities ------------------------------------------------------------------
+    with timed("preferences"):
+        state = PreferenceState(matcher, cfg.extraction.column, cfg.extraction.context_minutes, snaps[-1], n, remap)
+        user_ids, blocks, mention_counts = user_incidence(ub, history, state, progress, engine)
+
     # ---- preferences and storage --------------------------------------------------------------
     with timed("store"):
         _say(progress, "graph: user preferences and storage")
-        latest = in_snapshot(frame, snaps[-1])
-        mention_counts = np.bincount(latest["entity"].to_numpy(), minlength=n)
+        # weighted by every user's mentions, not only the sample's: the space is for every user's r_u
         pref = preference_space(ens.embeddings, sem, mention_counts, cfg.preference.embedding)
-        user_ids, incidence = user_entities(latest, n)
-        r = mean_vectors(incidence, pref)
         keep = ens.keep(cand.edges, ens.edge_logits)
         score = 1.0 / (1.0 + np.exp(-ens.edge_logits.astype(np.float64)))
         names = entities["entity"].astype(str).to_numpy()
@@ -282,11 +417,11 @@ def _build(ws, models: ModelSource, cfg: GraphConfig, progress: Progress | None,
         srcs = int(len(np.unique(cand.edges.ravel())))
         stats = {
             "dictionary_entities": n_dict, "graph_entities": n, "entities_mentioned": int(len(mentioned)),
-            "extraction": mentions.stats, "snapshots": len(snaps),
+            "extraction": extraction_stats, "snapshots": len(snaps),
             "candidate_edges": int(len(cand)), "gloss_links": int(len(gloss)), "known_relations": int(len(known)),
             "candidate_sources": {v: int(((cand.sources & b) > 0).sum()) for b, v in SOURCE_NAMES.items()},
             "mined_relations": kept_dir, "relations_per_source": round(kept_dir / max(srcs, 1), 3),
-            "users": int(len(user_ids)),
+            "users": int(len(user_ids)), "mined_users": mined_users,
         }
         metrics = {"link_auc": {s.name: round(r.link_auc, 4) for s, r in zip(snaps, per_snap)},
                    "ensemble_link_auc": round(ens.link_auc, 4),
@@ -308,8 +443,8 @@ def _build(ws, models: ModelSource, cfg: GraphConfig, progress: Progress | None,
             np.save(tmp / "preference_embeddings.npy", pref.astype(np.float32))
             np.save(tmp / "thresholds.npy", ens.thresholds.astype(np.float32))
             np.save(tmp / "semantic.npy", sem.astype(np.float32))
-            np.save(tmp / "preferences.npy", r.astype(np.float32))
-            sparse.save_npz(tmp / "user_entities.npz", incidence.astype(np.float32))
+            write_preferences(tmp / "preferences.npy", blocks, pref)
+            sparse.save_npz(tmp / "user_entities.npz", sparse.vstack(blocks, format="csr").astype(np.float32))
             np.save(tmp / "test_pairs.npy", test_pairs)
             np.save(tmp / "test_logits.npy", ens.test_logits.astype(np.float32))
             write_parquet(tmp / "users.parquet", pd.DataFrame({"user_id": user_ids.astype(str)}))
@@ -365,7 +500,9 @@ def ensure_graph(ws, models: ModelSource, progress: Progress | None = None) -> G
 
 
 def build_stage(ws, *, models: ModelSource, profile: str = "full", force: bool = False,
-                progress: Progress | None = None) -> dict:
+                progress: Progress | None = None, engine=None, batch_users: int | None = None, **_) -> dict:
     """`targetbot build`'s stage protocol: the `full` profile is the workspace's graph config
-    (WS/egl.yaml or the defaults); `quick` trains fewer snapshots."""
-    return build_graph(ws, models, progress=progress, force=force, config=profile_config(ws, profile))
+    (WS/egl.yaml or the defaults); `quick` trains fewer snapshots. `engine` runs the per-user
+    preference pass (core.engine)."""
+    return build_graph(ws, models, progress=progress, force=force, config=profile_config(ws, profile),
+                       batch_users=batch_users, engine=engine)

@@ -142,6 +142,9 @@ class GraphConfig(_Strict):
         "simulated worlds, where it is the hidden ground truth the graph suite scores against.")
     torch_threads: int | None = Field(1, description="Threads for torch during the build (None = torch's default). "
                                       "One is fastest on a busy two-core machine.")
+    sample_users: int | None = Field(50_000, ge=1, description="Mine relations (extraction, snapshots, Stage "
+                                     "I-III) from a seeded random sample of this many users, so mining costs the "
+                                     "same at any size; None = every user. Preferences always cover every user.")
     extraction: ExtractionConfig = ExtractionConfig()
     nodes: NodesConfig = NodesConfig()
     snapshots: SnapshotConfig = SnapshotConfig()
@@ -154,7 +157,8 @@ class GraphConfig(_Strict):
 
     def key(self) -> str:
         """Hash of everything that changes the built graph (expansion settings do not)."""
-        body = self.model_dump(mode="json", exclude={"expansion", "torch_threads"})
+        # unset optional fields drop out, so adding one leaves the key of every stored graph as it was
+        body = self.model_dump(mode="json", exclude={"expansion", "torch_threads"}, exclude_none=True)
         for query_time in ("hop_decay", "pooling", "top_k", "mean_weight"):
             body["preference"].pop(query_time, None)
         body["store_format"] = STORE_FORMAT

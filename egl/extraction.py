@@ -13,7 +13,9 @@ brand code "TOP" does not fire on "top up".
 
 An ambiguous form (one alias shared by several entities, e.g. a three-letter brand code) is
 resolved by context: the candidate that the same user mentions unambiguously within
-`context_minutes` of the event wins; otherwise the mention is dropped.
+`context_minutes` of the event wins; otherwise the mention is dropped. Resolution only looks at
+the same user's mentions, so extraction may run on any batch of whole users; `TextMatches`
+carries the per-text matches from one batch to the next.
 """
 
 from __future__ import annotations
@@ -141,6 +143,34 @@ class Dictionary:
         return out
 
 
+class TextMatches:
+    """A dictionary whose `match` remembers each distinct text's result.
+
+    Batches of users share most of their texts, so a build that extracts batch by batch would
+    otherwise match the same texts once per batch. Usable wherever a `Dictionary` is matched."""
+
+    _NONE: list = []  # one shared result for the many texts that name nothing
+
+    def __init__(self, dictionary: Dictionary):
+        self.dictionary = dictionary
+        self._seen: dict[str, list[list[int]]] = {}
+
+    def match(self, text: str) -> list[list[int]]:
+        hit = self._seen.get(text)
+        if hit is None:
+            hit = self.dictionary.match(text) or self._NONE
+            self._seen[text] = hit
+        return hit
+
+    def __len__(self) -> int:
+        """Distinct texts matched so far."""
+        return len(self._seen)
+
+    @property
+    def texts_with_mentions(self) -> int:
+        return sum(1 for v in self._seen.values() if v)
+
+
 @dataclass
 class Mentions:
     """Entity mentions of events: one row per (event, entity)."""
@@ -152,7 +182,8 @@ class Mentions:
         return len(self.frame)
 
 
-def extract_texts(dictionary: Dictionary, texts: pd.Index | list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def extract_texts(dictionary: Dictionary | TextMatches, texts: pd.Index | list[str]
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Match every distinct text once. Returns (text_index, entity, ambiguous_group) per mention;
     ambiguous mentions repeat their text_index/group once per candidate, with group >= 0."""
     t_idx, ent, grp = [], [], []
@@ -172,7 +203,7 @@ def extract_texts(dictionary: Dictionary, texts: pd.Index | list[str]) -> tuple[
     return (np.asarray(t_idx, dtype=np.int64), np.asarray(ent, dtype=np.int32), np.asarray(grp, dtype=np.int64))
 
 
-def extract_events(dictionary: Dictionary, events: pd.DataFrame, column: str = "text",
+def extract_events(dictionary: Dictionary | TextMatches, events: pd.DataFrame, column: str = "text",
                    context_minutes: float = 60.0) -> Mentions:
     """Mentions of dictionary entities in `events[column]` (vectorised through categorical codes)."""
     if column not in events.columns:
@@ -182,7 +213,11 @@ def extract_events(dictionary: Dictionary, events: pd.DataFrame, column: str = "
         col = col.astype("category")
     cats = col.cat.categories
     codes = col.cat.codes.to_numpy().astype(np.int64)
-    t_idx, ent, grp = extract_texts(dictionary, cats)
+    # Only the texts these events use: a column read from Parquet keeps the whole file's
+    # dictionary as its categories, so a batch of users would otherwise match every text there is.
+    used = np.unique(codes[codes >= 0])
+    t_idx, ent, grp = extract_texts(dictionary, cats[used])
+    t_idx = used[t_idx]
 
     # events -> mentions: for each text code, the slice of mentions of that text
     order = np.argsort(t_idx, kind="stable")
@@ -215,7 +250,7 @@ def extract_events(dictionary: Dictionary, events: pd.DataFrame, column: str = "
     out = pd.concat([clear, resolved], ignore_index=True).drop(columns="group")
     out = out.sort_values(["user", "ts", "event"], kind="stable").reset_index(drop=True)
     stats = {
-        "distinct_texts": int(len(cats)),
+        "distinct_texts": int(len(used)),
         "texts_with_mentions": int(len(np.unique(t_idx))),
         "events": int(len(codes)),
         "events_with_mentions": int(out["event"].nunique()),

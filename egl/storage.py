@@ -3,7 +3,7 @@ graph suite, the agent) loads.
 
     WS/artifacts/graph/
       manifest.json        config + key, data fingerprint, stage timings, stats, metrics
-      entities.parquet     id, entity, type, mentions (in the latest snapshot), degree
+      entities.parquet     id, entity, type, mentions (every user's, in the latest snapshot), degree
       edges.parquet        every candidate edge of the latest snapshot: head, tail, score (sigmoid of
                            the ensemble logit), kept_head / kept_tail (the source's adaptive threshold
                            passed), sources, co-occurrence and semantic scores, session count, gloss
@@ -11,8 +11,10 @@ graph suite, the agent) loads.
       preference_embeddings.npy  h_e for r_u . h_e (see egl.preference.preference_space)
       thresholds.npy       per-entity adaptive thresholds (logits)
       semantic.npy         semantic (text-encoder) embeddings, for matching seed phrases
-      users.parquet        user_id + row of preferences.npy
-      preferences.npy      r_u = mean h_e over the user's latest-snapshot sequence (preference h_e)
+      users.parquet        user_id + row of preferences.npy: every user who mentions a graph entity in the
+                           latest snapshot, in profile order (whether or not relations were mined from them)
+      preferences.npy      r_u = mean h_e over the user's latest-snapshot sequence (preference h_e); loaded
+                           as a memory map, since it grows with the users
       user_entities.npz    users × entities mention counts in the latest snapshot (rows as users.parquet),
                            for `top_k` preference pooling
       snapshots/s<k>.npz   per snapshot: candidate graph, ALPC embeddings, thresholds, logits

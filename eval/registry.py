@@ -49,7 +49,11 @@ class EvalContext:
 
     @classmethod
     def load(cls, ws: Workspace, models=None, seed: int = 0, options: dict | None = None) -> "EvalContext":
-        return cls(ws=ws, labels_ctx=LabelContext.load(ws), models=models, seed=seed, options=dict(options or {}))
+        """`options["sample_users"]`: evaluate on a seeded sample of that many evaluation users (and as
+        many training users, for the methods that learn from labels) instead of everyone."""
+        options = dict(options or {})
+        users = sample_users(ws, options["sample_users"], seed) if options.get("sample_users") else None
+        return cls(ws=ws, labels_ctx=LabelContext.load(ws, users), models=models, seed=seed, options=options)
 
     def need_models(self):
         if self.models is None:
@@ -96,6 +100,19 @@ class EvalContext:
     def eval_labels(self, scenario: Scenario) -> np.ndarray:
         """For the runner's metrics only; methods must not call this."""
         return self.labels(scenario).labels["label"].to_numpy()[self.eval_mask]
+
+
+def sample_users(ws: Workspace, n: int, seed: int = 0) -> pd.Index | None:
+    """Up to `n` evaluation and `n` training users, drawn with `seed`, in profile order (None: the
+    workspace has no more than that: everyone is evaluated)."""
+    ids = pd.Index(ws.read_table("profiles", ["user_id"])["user_id"].astype(str), name="user_id")
+    split = ws.user_split(pd.Series(ids)).to_numpy()
+    if (split == "eval").sum() <= n and (split == "train").sum() <= n:
+        return None
+    rng = np.random.default_rng(seed)
+    pick = np.concatenate([rng.choice(np.flatnonzero(split == half), min(n, int((split == half).sum())), replace=False)
+                           for half in ("eval", "train")])
+    return ids[np.sort(pick)]
 
 
 class TargetingMethod:

@@ -10,12 +10,13 @@ import numpy as np
 import torch
 
 from targetbot.core.protocols import ModelSource
+from targetbot.core.user_batches import DEFAULT_BATCH_USERS, UserBatches
 from targetbot.core.workspace import Workspace
 from targetbot.towers.bundle import Bundle, bundle_root, current_key, set_current, write_bundle
-from targetbot.towers.config import TowerConfig
+from targetbot.towers.config import FindConfig, TowerConfig
 from targetbot.towers.index import build_index
 from targetbot.towers.text_tower import TextTower
-from targetbot.towers.train import StatementSampler, align, embed_users, prepare, pretrain_behaviour, pretrain_tabular
+from targetbot.towers.train import StatementSampler, align, embed_batches, prepare, pretrain_behaviour, pretrain_tabular
 from targetbot.towers.user_tower import UserTower
 
 PROFILES = {"quick": "quick", "full": "full"}
@@ -41,7 +42,11 @@ ABLATIONS = {
 
 
 def build_towers(ws: Workspace, models: ModelSource, profile: str = "quick", force: bool = False,
-                 progress=None, config: TowerConfig | None = None) -> dict:
+                 progress=None, config: TowerConfig | None = None, batches: UserBatches | None = None,
+                 forecast: bool = True, engine=None, batch_users: int | None = None) -> dict:
+    """Train on a sample of users (`sample_users`), then embed every user batch by batch (on
+    `engine`: core.engine, this process by default); with `forecast`, also build the forecast
+    scorer's features for the bundle."""
     from targetbot.towers.content import ContentStore
 
     say = progress or (lambda m: None)
@@ -58,7 +63,8 @@ def build_towers(ws: Workspace, models: ModelSource, profile: str = "quick", for
     rng = np.random.default_rng(cfg.seed)
     timings, log = {}, {}
     t = time.perf_counter()
-    p = prepare(ws, cfg, store, say)
+    batches = batches or UserBatches.build(ws, batch_users or DEFAULT_BATCH_USERS, progress=say)
+    p = prepare(ws, cfg, store, batches, say)
     timings["prepare"] = time.perf_counter() - t
 
     tower = UserTower(cfg, p.matrix.shape[1], p.codec.cardinalities, len(p.codec.numeric), len(p.item_vocab or {}))
@@ -81,18 +87,30 @@ def build_towers(ws: Workspace, models: ModelSource, profile: str = "quick", for
     timings["align"] = time.perf_counter() - t
     say(f"alignment loss {log.get('align_loss')}, temperature {log.get('temperature')}")
 
-    t = time.perf_counter()
-    emb = embed_users(tower, p.eval_inputs, p.matrix)
-    timings["embed"] = time.perf_counter() - t
-    t = time.perf_counter()
-    index = build_index(emb["fused"], cfg.index)
-    timings["index"] = time.perf_counter() - t
-    meta = {"key": key, "content_dim": int(p.matrix.shape[1]), "users": len(p.users), "log": log,
-            "timings_s": {k: round(v, 2) for k, v in timings.items()},
-            "users_per_second": round(len(p.users) / max(timings["embed"], 1e-9), 1),
-            "train_users": int(p.descriptions["user_id"].nunique()), "windows": {
+    def embed_and_index(folder):
+        t = time.perf_counter()
+        embed_batches(tower, p, ws, cfg, store, batches, folder / "embeddings", say, engine)
+        timings["embed"] = time.perf_counter() - t
+        t = time.perf_counter()
+        index = build_index(np.load(folder / "embeddings" / "fused.npy", mmap_mode="r"), cfg.index)
+        timings["index"] = time.perf_counter() - t
+        return index
+
+    n_users = len(batches.users)
+    meta = {"key": key, "content_dim": int(p.matrix.shape[1]), "users": n_users, "log": log,
+            "sample_users": len(p.users), "train_users": int(p.descriptions["user_id"].nunique()), "windows": {
                 "train_input": list(ws.meta.roles.train_input), "train_target": list(ws.meta.roles.train_target)}}
-    write_bundle(ws, key, cfg, meta, p.users, tower, text, p.codec, p.item_vocab, emb, index)
+
+    def finish(m):  # timings are known only once embedding and indexing are done
+        m["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
+        m["users_per_second"] = round(n_users / max(timings["embed"], 1e-9), 1)
+
+    write_bundle(ws, key, cfg, meta, batches.users, tower, text, p.codec, p.item_vocab, embed_and_index, finish)
+    p = None  # the training sample's inputs: not needed past here
+    if forecast:  # the forecast scorer's features, so the first `find` does not build them
+        t = time.perf_counter()
+        Bundle.load(ws, settings, key).forecast_data(FindConfig.for_workspace(ws.root).forecast, batches, say, engine)
+        meta["timings_s"]["forecast_features"] = round(time.perf_counter() - t, 2)
     return {"status": "built", "bundle": key, "timings_s": meta["timings_s"], "log": log,
             "users_per_second": meta["users_per_second"]}
 
@@ -125,16 +143,17 @@ def ablation_bundle(ws: Workspace, models: ModelSource, overrides: dict, profile
 
     cfg = ablation_config(ws, overrides, profile)
     keep = current_key(ws)
-    result = build_towers(ws, models, config=cfg, progress=progress)
+    result = build_towers(ws, models, config=cfg, progress=progress, forecast=False)
     if keep:
         set_current(ws, keep)
     return Bundle.load(ws, models.settings, result["bundle"])
 
 
 def build_stage(ws: Workspace, *, models: ModelSource, profile: str = "quick", force: bool = False,
-                progress=None, **_) -> dict:
+                progress=None, engine=None, batch_users: int | None = None, **_) -> dict:
     """The `towers` build stage (see targetbot/commands/build.py for the stage protocol)."""
-    result = build_towers(ws, models, profile=profile, force=force, progress=progress)
+    result = build_towers(ws, models, profile=profile, force=force, progress=progress, engine=engine,
+                          batch_users=batch_users)
     if result["status"] == "built":
         t = result["timings_s"]
         result["summary"] = (f"bundle {result['bundle']}: " + ", ".join(f"{k} {v:.0f}s" for k, v in t.items())

@@ -182,9 +182,9 @@ class Bundle:
     def forecast_path(self, config: ForecastConfig) -> Path:
         return self.root / f"forecast-{config.data_key()}"
 
-    def forecast_data(self, config: ForecastConfig):
-        """Sparse history features for the forecast scorer: built on first use, kept in the bundle
-        under the key of the settings they depend on."""
+    def forecast_data(self, config: ForecastConfig, batches=None, progress=None, engine=None):
+        """Sparse history features for the forecast scorer: built with the towers (or on first use),
+        kept in the bundle under the key of the settings they depend on."""
         key = f"forecast-{config.data_key()}"
         if key not in self._cache:
             from targetbot.towers.forecast import ForecastData
@@ -193,14 +193,18 @@ class Bundle:
             if (path / "texts.json").exists():
                 data = ForecastData.load(path)
             else:
+                from targetbot.core.user_batches import UserBatches
                 from targetbot.towers.content import ContentStore
-                from targetbot.towers.train import eval_input_windows
+                from targetbot.towers.train import eval_input_windows, training_sample
 
                 roles = self.ws.meta.roles
                 store = ContentStore.open(self.ws, spec=self.settings.text_encoder)
-                data = ForecastData.build(self.ws, self.users, self.codec(), list(roles.train_input),
+                batches = batches or UserBatches.build(self.ws, progress=progress)
+                split = self.ws.user_split(pd.Series(batches.users)).to_numpy()
+                sample = training_sample(split, self.config.sample_users, self.config.seed)
+                data = ForecastData.build(self.ws, batches, sample, self.codec(), list(roles.train_input),
                                           eval_input_windows(self.ws), list(roles.train_target), store,
-                                          min_users=config.min_users)
+                                          min_users=config.min_users, progress=progress, engine=engine)
                 data.save(path)
             self._cache[key] = data
         return self._cache[key]
@@ -218,7 +222,10 @@ class Bundle:
 
 
 def write_bundle(ws: Workspace, key: str, cfg: TowerConfig, meta: dict, users: pd.Index, tower: UserTower,
-                 text: TextTower, codec, item_vocab: dict | None, embeddings: dict[str, np.ndarray], index) -> Path:
+                 text: TextTower, codec, item_vocab: dict | None, embed, finish=None) -> Path:
+    """Write a bundle under a temporary name: `embed(folder)` writes folder/embeddings/<kind>.npy
+    (every user, in `users` order) and returns the index; `finish(meta)` completes the metadata
+    after it. Renamed into place, and made CURRENT, only when all of it is done."""
     from targetbot.towers.index import save_index
 
     target = bundle_root(ws) / key
@@ -226,14 +233,14 @@ def write_bundle(ws: Workspace, key: str, cfg: TowerConfig, meta: dict, users: p
         tmp.mkdir(parents=True)
         (tmp / "embeddings").mkdir()
         (tmp / "config.json").write_text(cfg.model_dump_json(indent=2))
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=str))
         (tmp / "codec.json").write_text(json.dumps(codec.to_dict()))
         (tmp / "item_vocab.json").write_text(json.dumps(item_vocab or {}))
         torch.save(tower.state_dict(), tmp / "user_tower.pt")
         torch.save(text_state(text), tmp / "text_tower.pt")
         pd.DataFrame({"user_id": users.to_numpy()}).to_parquet(tmp / "users.parquet", index=False)
-        for k, v in embeddings.items():
-            np.save(tmp / "embeddings" / f"{k}.npy", v)
-        save_index(index, tmp / "index.faiss")
+        save_index(embed(tmp), tmp / "index.faiss")
+        if finish is not None:
+            finish(meta)
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=str))
     set_current(ws, key)
     return target

@@ -78,6 +78,8 @@ class IndexConfig(BaseModel):
     kind: Literal["flat", "ivf", "hnsw"] = "flat"
     nlist: int = 256
     hnsw_m: int = 32
+    ivf_above: int | None = Field(None, ge=1, description="A flat index of at least this many users is built as IVF "
+                                  "instead (nlist grows as the square root of the users); None: stay flat.")
 
 
 class TowerConfig(BaseModel):
@@ -93,6 +95,9 @@ class TowerConfig(BaseModel):
                                     "(default: `dim`). Set apart from `dim` to widen the shared space without "
                                     "widening the encoders, e.g. dim 288 = the concatenation's width "
                                     "(bench/probe_seeds.py).")
+    sample_users: int | None = Field(None, ge=100, description="Train on at most this many users (a seeded "
+                                     "sample, train and eval halves in proportion); every user is embedded. "
+                                     "None: train on everyone.")
     behaviour: BehaviourConfig = BehaviourConfig()
     tabular: TabularConfig = TabularConfig()
     align: AlignConfig = AlignConfig()

@@ -45,6 +45,8 @@ import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 
 from targetbot.core.atomic import atomic_path, write_json
+from targetbot.core.engine import LocalEngine
+from targetbot.core.user_batches import UserBatches, user_index
 from targetbot.core.workspace import Workspace
 from targetbot.towers.config import ForecastConfig
 
@@ -68,32 +70,33 @@ class ForecastData:
     latest_share: sp.csr_matrix | None = None
 
     @classmethod
-    def build(cls, ws: Workspace, users: pd.Index, codec, input_windows: list[str], latest_windows: list[str],
-              target_windows: list[str], store, min_users: int = 5) -> "ForecastData":
-        events = ws.events(windows=sorted(set(input_windows) | set(latest_windows) | set(target_windows)))
-        uidx = users.get_indexer(events["user_id"].astype(str))
+    def build(cls, ws: Workspace, batches: UserBatches, sample: np.ndarray, codec, input_windows: list[str],
+              latest_windows: list[str], target_windows: list[str], store, min_users: int = 5,
+              progress=None, engine=None) -> "ForecastData":
+        """Features of every user of `batches`. The vocabulary, the regression's inputs and the futures
+        come from the training sample (positions `sample`: every user up to the towers' sample size),
+        so a demand's fit costs the same at any size; the scored features and repeat shares are built
+        for everyone, one batch of users at a time."""
+        users = batches.users
+        split = ws.user_split(pd.Series(users)).to_numpy()
+        profiles = ws.user_profiles().set_index("user_id")
+        profiles.index = profiles.index.astype(str)
+
+        # ---- the sample: vocabulary, training users' inputs, their future texts
+        events = batches.read_users(sample, windows=sorted(set(input_windows) | set(target_windows)))
+        uidx = user_index(users, events["user_id"])
         window = events["window"].astype(str).to_numpy()
         tok, win, uu = _history_tokens(events, uidx, window)
         fit = np.isin(win, input_windows) & (uu >= 0)
         seen = pd.DataFrame({"u": uu[fit], "t": tok[fit]}).drop_duplicates()["t"].value_counts()
         vocab = pd.Index(seen[seen >= min_users].index)
+        train_rows = sample[split[sample] == "train"]
 
-        def bag(windows: list[str]) -> sp.csr_matrix:
-            m = np.isin(win, windows) & (uu >= 0)
-            col = vocab.get_indexer(tok[m])
-            ok = col >= 0
-            x = sp.csr_matrix((np.ones(int(ok.sum()), np.float32), (uu[m][ok], col[ok])), shape=(len(users), len(vocab)))
-            x.sum_duplicates()
-            x.data = np.log1p(x.data)
-            return x
-
-        profiles = ws.user_profiles().set_index("user_id")
-        profiles.index = profiles.index.astype(str)
-        prof = _profile_features(codec, profiles.reindex(users))
-        history_input = sp.hstack([bag(input_windows), prof]).tocsr()
-        history_latest = sp.hstack([bag(latest_windows), prof]).tocsr()
-
-        split = ws.user_split(pd.Series(users)).to_numpy()
+        m = fit & np.isin(uu, train_rows)
+        local = pd.Index(train_rows).get_indexer(uu[m])
+        history_input = _expand_rows(sp.hstack([_bag(local, vocab.get_indexer(tok[m]), len(train_rows), len(vocab)),
+                                                _profile_features(codec, profiles.reindex(users[train_rows]))]),
+                                     train_rows, len(users))
         target = np.isin(window, target_windows) & (uidx >= 0)
         target &= split[np.maximum(uidx, 0)] == "train"
         rows = store.row_ids(events.loc[target, "text"])
@@ -101,7 +104,6 @@ class ForecastData:
         future = sp.csr_matrix((np.ones(len(col), np.float32), (uidx[target], col)), shape=(len(users), len(present)))
         future.sum_duplicates()
         future.data[:] = 1.0
-        train_rows = np.flatnonzero(split == "train")
         vectors = np.asarray(store.matrix(), dtype=np.float32)[present]
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         texts = store.texts()
@@ -114,16 +116,48 @@ class ForecastData:
                    .reset_index().drop_duplicates("col"))  # value_counts sorts: first row = most frequent
             for c, name in zip(top["col"], top["cat"]):
                 categories[int(c)] = name
-        latest = np.isin(window, latest_windows) & (uidx >= 0)
-        total = np.bincount(uidx[latest], minlength=len(users)).astype(np.float32)
-        # texts no training user produced in a target window (and missing texts, row -1) drop out
-        lcol = pd.Index(present).get_indexer(store.row_ids(events.loc[latest, "text"], missing="ignore"))
-        known = lcol >= 0
-        lu = uidx[latest][known]
-        latest_share = sp.csr_matrix((1.0 / total[lu], (lu, lcol[known])), shape=(len(users), len(present)))
-        latest_share.sum_duplicates()
-        return cls(users, train_rows, history_input, history_latest, future[train_rows].tocsc(),
-                   [texts[i] for i in present], vectors, categories, latest_share)
+        del events, tok, win, uu
+
+        # ---- everyone, batch by batch: the scored features and the repeat shares
+        present_index = pd.Index(present)
+        n_features = len(vocab) + _profile_width(codec)
+
+        def features(b: int) -> dict[str, np.ndarray]:
+            """One batch's rows of both matrices, as (part, row, col, value) non-zeros."""
+            lo, hi = batches.bounds(b)
+            ev = batches.read(b, windows=latest_windows)
+            local = user_index(users, ev["user_id"]) - lo
+            x = sp.hstack([_bag(*_token_columns(ev, local, vocab), hi - lo, len(vocab)),
+                           _profile_features(codec, profiles.reindex(users[lo:hi]))]).tocoo()
+            total = np.bincount(local, minlength=hi - lo).astype(np.float32)
+            # texts no training user produced in a target window (and missing texts, row -1) drop out
+            lcol = present_index.get_indexer(store.row_ids(ev["text"], missing="ignore"))
+            known = lcol >= 0
+            lu = local[known]
+            share = sp.csr_matrix((1.0 / total[lu], (lu, lcol[known])), shape=(hi - lo, len(present)))
+            share.sum_duplicates()
+            share = share.tocoo()
+            return {"part": np.r_[np.zeros(x.nnz, np.int8), np.ones(share.nnz, np.int8)],
+                    "row": np.r_[x.row, share.row].astype(np.int32) + np.int32(lo),
+                    "col": np.r_[x.col, share.col].astype(np.int32),
+                    "value": np.r_[x.data, share.data].astype(np.float32)}
+
+        parts, done = [], 0
+        for cols in (engine or LocalEngine()).map_batches(features, range(len(batches))):
+            parts.append(cols)
+            done += 1
+            if progress:
+                progress(f"forecast features: batch {done}/{len(batches)}")
+        nz = {k: np.concatenate([c[k] for c in parts]) for k in parts[0]}
+        del parts
+
+        def matrix(part: int, width: int) -> sp.csr_matrix:
+            m = nz["part"] == part
+            return sp.csr_matrix((nz["value"][m], (nz["row"][m], nz["col"][m])), shape=(len(users), width))
+
+        latest, share = matrix(0, n_features), matrix(1, len(present))
+        return cls(users, train_rows, history_input, latest, future[train_rows].tocsc(),
+                   [texts[i] for i in present], vectors, categories, share)
 
     def save(self, folder: Path) -> None:
         """A folder of plain files (sparse matrices as .npz, arrays as .npy, the rest as JSON), written
@@ -195,6 +229,49 @@ def _history_tokens(events: pd.DataFrame, uidx: np.ndarray, window: np.ndarray
             wins.append(window)
             users.append(uidx)
     return np.concatenate(toks), np.concatenate(wins), np.concatenate(users)
+
+
+def _token_columns(events: pd.DataFrame, local: np.ndarray, vocab: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """(user row, vocabulary column) per history token of `events`, as `_history_tokens` names
+    them, but naming each distinct field value once instead of each event (the latest windows of
+    every user are most of the events)."""
+    rows, cols = [], []
+    for f in (f for f in FIELDS if f in events.columns):
+        if f == "category" and events[f].astype(str).str.contains(",", regex=False).any():
+            tok, _, at = _history_tokens(events[[f]], np.arange(len(events)), np.zeros(len(events)))
+            col = vocab.get_indexer(tok)
+            rows.append(local[at])
+            cols.append(col)
+            continue
+        codes, uniques = pd.factorize(events[f], use_na_sentinel=False)
+        col = vocab.get_indexer((f"{f}:" + pd.Series(uniques, dtype=object).astype(str)).to_numpy())[codes]
+        rows.append(local)
+        cols.append(col)
+    return np.concatenate(rows), np.concatenate(cols)
+
+
+def _bag(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> sp.csr_matrix:
+    """log(1 + count) of each (user, token), tokens outside the vocabulary (col -1) dropped."""
+    ok = (cols >= 0) & (rows >= 0)
+    x = sp.csr_matrix((np.ones(int(ok.sum()), np.float32), (rows[ok], cols[ok])), shape=(n_rows, n_cols))
+    x.sum_duplicates()
+    x.data = np.log1p(x.data)
+    return x
+
+
+def _expand_rows(x: sp.spmatrix, rows: np.ndarray, n: int) -> sp.csr_matrix:
+    """`x` (one row per entry of `rows`) as an n-row matrix with those rows filled, the rest empty."""
+    x = sp.csr_matrix(x)
+    counts = np.zeros(n, dtype=np.int64)
+    counts[rows] = np.diff(x.indptr)
+    order = np.argsort(rows, kind="stable")
+    x = x[order]
+    indptr = np.r_[0, np.cumsum(counts)]
+    return sp.csr_matrix((x.data, x.indices, indptr), shape=(n, x.shape[1]))
+
+
+def _profile_width(codec) -> int:
+    return int(sum(int(c) for c in codec.cardinalities)) + len(codec.numeric)
 
 
 def _profile_features(codec, profiles: pd.DataFrame) -> sp.csr_matrix:

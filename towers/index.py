@@ -18,6 +18,8 @@ from targetbot.towers.config import IndexConfig
 def build_index(vectors: np.ndarray, cfg: IndexConfig) -> faiss.Index:
     x = np.ascontiguousarray(vectors, dtype=np.float32)
     d = x.shape[1]
+    if cfg.kind == "flat" and cfg.ivf_above is not None and len(x) >= cfg.ivf_above:  # exact search costs O(users)
+        cfg = cfg.model_copy(update={"kind": "ivf", "nlist": max(cfg.nlist, int(np.sqrt(len(x))))})
     if cfg.kind == "hnsw":
         index = faiss.IndexHNSWFlat(d, cfg.hnsw_m, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efSearch = 128

@@ -129,11 +129,25 @@ def _relative_position(ws: Workspace, ev: pd.DataFrame) -> np.ndarray:
     return np.clip(pos, 0, 1 - 1e-9)
 
 
+@dataclass
+class BagIdf:
+    """How many users have each content row among their behaviour texts, out of `users`: the IDF
+    that ranks a user's bag. Counted once on the training sample and reused for every batch of
+    users embedded later, so a user's bag does not depend on which batch it is in."""
+
+    row_users: np.ndarray  # (content rows,) int64
+    users: int
+
+    def weights(self, rows: np.ndarray) -> np.ndarray:
+        return np.log((1 + self.users) / (1 + self.row_users[rows]))
+
+
 def build_inputs(ws: Workspace, users: pd.Index, windows: list[str], content_rows: np.ndarray,
                  events: pd.DataFrame, matrix: np.ndarray, codec: ProfileCodec, profiles: pd.DataFrame,
                  step_days: int, max_searches: int, item_vocab: dict[str, int] | None = None,
-                 items_per_step: int = 4, bag_size: int = 48) -> UserInputs:
-    """`events` with their `content_rows` (row ids into `matrix`) restricted here to `windows`."""
+                 items_per_step: int = 4, bag_size: int = 48, idf: BagIdf | None = None) -> UserInputs:
+    """`events` with their `content_rows` (row ids into `matrix`) restricted here to `windows`.
+    `idf`: the bag's IDF (default: counted over these users; see `bag_idf`)."""
     U = len(users)
     in_windows = events["window"].astype(str).isin(windows).to_numpy()
     ev = events.loc[in_windows]
@@ -163,8 +177,8 @@ def build_inputs(ws: Workspace, users: pd.Index, windows: list[str], content_row
 
     # the bag: distinct behaviour texts ranked by count x IDF (rare-for-everyone, frequent-for-user first)
     bag = pd.DataFrame({"u": uidx[b], "row": rows[b]}).value_counts().rename("n").reset_index()
-    users_with = bag.groupby("row")["u"].transform("size").to_numpy()
-    bag["w"] = np.log1p(bag["n"].to_numpy()) * np.log((1 + U) / (1 + users_with))
+    idf = idf or _idf_of(bag, U, matrix.shape[0])
+    bag["w"] = np.log1p(bag["n"].to_numpy()) * idf.weights(bag["row"].to_numpy())
     bag = bag.sort_values(["u", "w"], ascending=[True, False])
     bag = bag[bag.groupby("u").cumcount() < bag_size]
     bag_rows = np.full((U, bag_size), -1, dtype=np.int64)
@@ -184,6 +198,20 @@ def build_inputs(ws: Workspace, users: pd.Index, windows: list[str], content_row
     cat, num = codec.transform(prof)
     return UserInputs(user_ids=users.to_numpy(), step_content=mean, step_counts=n.reshape(U, T).astype(np.float32),
                       search_rows=search_rows, bag_rows=bag_rows, cat=cat, num=num, step_items=step_items)
+
+
+def _idf_of(bag: pd.DataFrame, users: int, n_rows: int) -> BagIdf:
+    return BagIdf(np.bincount(bag["row"].to_numpy(), minlength=n_rows).astype(np.int64), users)
+
+
+def bag_idf(users: pd.Index, windows: list[str], content_rows: np.ndarray, events: pd.DataFrame,
+            n_rows: int) -> BagIdf:
+    """The bag IDF of `users` over their behaviour (non-search) texts in `windows`."""
+    m = events["window"].astype(str).isin(windows).to_numpy() & (events["source"].astype(str) != "search").to_numpy()
+    uidx = users.get_indexer(events.loc[m, "user_id"].astype(str))
+    ok = uidx >= 0
+    bag = pd.DataFrame({"u": uidx[ok], "row": content_rows[m][ok]}).drop_duplicates()
+    return _idf_of(bag, len(users), n_rows)
 
 
 def item_vocabulary(events: pd.DataFrame, min_users: int = 5) -> dict[str, int]:

@@ -23,8 +23,10 @@ from tqdm.auto import tqdm
 from targetbot.core.errors import TargetbotError
 from targetbot.core.workspace import Workspace
 from targetbot.towers.config import TowerConfig
+from targetbot.towers.content import event_texts
 from targetbot.towers.describe import future_statements
-from targetbot.towers.inputs import ProfileCodec, UserInputs, build_inputs, item_vocabulary
+from targetbot.core.user_batches import UserBatches
+from targetbot.towers.inputs import BagIdf, ProfileCodec, UserInputs, bag_idf, build_inputs, item_vocabulary
 from targetbot.towers.losses import ForecastLoss, InfoNCELoss, ModalityReconstructionLoss
 from targetbot.towers.tabular import TabularPretrainer
 from targetbot.towers.text_tower import TextTower
@@ -39,44 +41,71 @@ def eval_input_windows(ws: Workspace) -> list[str]:
 
 @dataclass
 class Prepared:
-    users: pd.Index
+    users: pd.Index  # the training sample (every user when there are no more than cfg.sample_users)
     split: np.ndarray
     matrix: np.ndarray
     codec: ProfileCodec
     item_vocab: dict[str, int] | None
-    train_inputs: UserInputs  # train_input windows, all users
-    eval_inputs: UserInputs  # eval_input windows, all users
+    train_inputs: UserInputs  # train_input windows, the sample
+    eval_inputs: UserInputs  # eval_input windows, the sample
     descriptions: pd.DataFrame  # train users' train_target statements (user_id, family, text, weight)
+    profiles: pd.DataFrame  # every user's profile, indexed by user_id (embedding reads it per batch)
+    idf: BagIdf  # the sample's bag IDF over the eval_input windows, reused for every user embedded
 
 
-def prepare(ws: Workspace, cfg: TowerConfig, store, progress=None) -> Prepared:
+def training_sample(split: np.ndarray, size: int | None, seed: int) -> np.ndarray:
+    """Positions of the users the towers train on: everyone up to `size`, past it a seeded sample
+    drawn from the train and eval halves in proportion, so training cost stays flat in users."""
+    n = len(split)
+    if size is None or n <= size:
+        return np.arange(n)
+    rng = np.random.default_rng(seed)
+    parts = []
+    for half in ("train", "eval"):
+        idx = np.flatnonzero(split == half)
+        k = int(round(size * len(idx) / n))
+        parts.append(rng.choice(idx, size=min(k, len(idx)), replace=False))
+    return np.sort(np.concatenate(parts))
+
+
+def model_windows(ws: Workspace) -> list[str]:
+    """Every window a tower reads: history, the training input and target windows (never labels)."""
+    roles = ws.meta.roles
+    return sorted(set(roles.history) | set(roles.train_target) | set(roles.train_input))
+
+
+def prepare(ws: Workspace, cfg: TowerConfig, store, batches: UserBatches, progress=None) -> Prepared:
     say = progress or (lambda m: None)
     profiles = ws.user_profiles().set_index("user_id")
     profiles.index = profiles.index.astype(str)
-    users = pd.Index(profiles.index, name="user_id")
-    split = ws.user_split(pd.Series(users)).to_numpy()
-    history_windows = list(ws.meta.roles.history) + [w for w in ws.meta.roles.train_target if w not in ws.meta.roles.history]
-    events = ws.events(windows=sorted(set(history_windows) | set(ws.meta.roles.train_input)))
-    say(f"{len(events):,} history events")
+    split_all = ws.user_split(pd.Series(batches.users)).to_numpy()
+    pick = training_sample(split_all, cfg.sample_users, cfg.seed)
+    users, split = batches.users[pick], split_all[pick]
+    events = batches.read_users(pick, windows=model_windows(ws))
+    say(f"{len(events):,} history events of {len(users):,} training users"
+        + (f" (a sample of {len(batches.users):,})" if len(users) < len(batches.users) else ""))
     rows = store.row_ids(events["text"])
     matrix = np.asarray(store.matrix(), dtype=np.float32)
     if cfg.standardize_content:
-        matrix = standardize(matrix)
+        # statistics of the event texts alone: the store also keeps the future statements a build
+        # adds, and a build must not depend on whether an earlier (or killed) one stored them
+        matrix = standardize(matrix, store.row_ids(event_texts(ws)))
     codec = ProfileCodec.fit(profiles, ws.profile_schema().columns)
     item_vocab = item_vocabulary(events) if cfg.behaviour.item_ids else None
     kw = dict(events=events, content_rows=rows, matrix=matrix, codec=codec, profiles=profiles,
               step_days=cfg.step_days, max_searches=cfg.max_searches, item_vocab=item_vocab)
     train_inputs = build_inputs(ws, users, list(ws.meta.roles.train_input), **kw)
-    eval_inputs = build_inputs(ws, users, eval_input_windows(ws), **kw)
+    idf = bag_idf(users, eval_input_windows(ws), rows, events, matrix.shape[0])
+    eval_inputs = build_inputs(ws, users, eval_input_windows(ws), idf=idf, **kw)
     target = events[events["window"].astype(str).isin(ws.meta.roles.train_target)]
     train_users = set(users[split == "train"])
     target = target[target["user_id"].astype(str).isin(train_users)]
     descriptions = future_statements(target, seed=cfg.seed)
     say(f"{descriptions['user_id'].nunique():,} training users with future descriptions")
-    return Prepared(users, split, matrix, codec, item_vocab, train_inputs, eval_inputs, descriptions)
+    return Prepared(users, split, matrix, codec, item_vocab, train_inputs, eval_inputs, descriptions, profiles, idf)
 
 
-def standardize(matrix: np.ndarray) -> np.ndarray:
+def standardize(matrix: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
     """Centre the content vectors and scale them to unit spread per dimension on average.
 
     Sentence-encoder vectors share a large common component (every behaviour text is a short
@@ -84,9 +113,11 @@ def standardize(matrix: np.ndarray) -> np.ndarray:
     events sit close together, and a freshly initialised user tower maps every user to nearly
     the same point (mean pairwise cosine close to 1). Removing the mean
     and rescaling gives the encoders inputs whose differences are as large as their values.
+    `rows`: the rows the statistics come from (default: all).
     """
-    mu = matrix.mean(0, keepdims=True)
-    spread = float(matrix.std(0).mean()) or 1.0
+    ref = matrix if rows is None else matrix[np.unique(rows)]
+    mu = ref.mean(0, keepdims=True)
+    spread = float(ref.std(0).mean()) or 1.0
     return ((matrix - mu) / spread).astype(np.float32)
 
 
@@ -275,3 +306,40 @@ def embed_users(tower: UserTower, inputs: UserInputs, matrix: np.ndarray, batch_
     res = {k: np.concatenate(v).astype(np.float32) for k, v in out.items()}
     res["concat"] = np.concatenate([res[m] for m in MODALITIES], axis=1)
     return res
+
+
+def embed_batches(tower: UserTower, p: Prepared, ws: Workspace, cfg: TowerConfig, store, batches: UserBatches,
+                  out_dir, progress=None, engine=None) -> None:
+    """Embed every user, one batch of users at a time (on `engine`: this process by default, or
+    Ray), into `out_dir/<kind>.npy`, memory-mapped and written in place: peak memory is one batch,
+    whatever the number of users."""
+    from pathlib import Path
+
+    from targetbot.core.engine import LocalEngine
+
+    out_dir = Path(out_dir)
+    windows = eval_input_windows(ws)
+    matrix, codec, profiles, item_vocab, idf = p.matrix, p.codec, p.profiles, p.item_vocab, p.idf
+    single = len(batches) == 1
+
+    def embed_batch(b: int) -> dict[str, np.ndarray]:
+        ev = batches.read(b, windows=windows)
+        inputs = build_inputs(ws, batches.users_of(b), windows, store.row_ids(ev["text"]), ev, matrix, codec,
+                              profiles, cfg.step_days, cfg.max_searches, item_vocab, idf=idf)
+        lo, hi = batches.bounds(b)
+        return {"row": np.arange(lo, hi), **embed_users(tower, inputs, matrix, progress=single)}
+
+    files: dict[str, np.ndarray] = {}
+    done = 0
+    for cols in (engine or LocalEngine()).map_batches(embed_batch, range(len(batches))):
+        rows = cols.pop("row")
+        for k, v in cols.items():
+            if k not in files:
+                files[k] = np.lib.format.open_memmap(out_dir / f"{k}.npy", mode="w+", dtype=np.float32,
+                                                     shape=(len(batches.users), v.shape[1]))
+            files[k][rows] = v
+        done += len(rows)
+        if progress and not single:
+            progress(f"embedded {done:,} of {len(batches.users):,} users")
+    for m in files.values():
+        m.flush()

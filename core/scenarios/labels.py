@@ -89,11 +89,21 @@ class LabelContext:
     _window_cache: dict = field(default_factory=dict)
 
     @classmethod
-    def load(cls, ws: Workspace) -> "LabelContext":
+    def load(cls, ws: Workspace, users: pd.Index | None = None) -> "LabelContext":
+        """Every user, or only `users` (a sample of a large workspace: their events are read from
+        the user batches, so memory follows the sample, not the workspace)."""
         profiles = ws.user_profiles().set_index("user_id")
-        events = ws.events()
-        users = pd.Index(profiles.index.astype(str), name="user_id")
-        return cls(ws=ws, users=users, profiles=profiles, events=events)
+        profiles.index = profiles.index.astype(str)
+        if users is None:
+            return cls(ws=ws, users=pd.Index(profiles.index, name="user_id"), profiles=profiles, events=ws.events())
+        from targetbot.core.user_batches import UserBatches
+
+        users = pd.Index(pd.Index(users).astype(str), name="user_id")
+        batches = UserBatches.build(ws)
+        pos = batches.users.get_indexer(users)
+        if (pos < 0).any():
+            raise DataError(f"user '{users[np.flatnonzero(pos < 0)[0]]}' has no profile in {ws.root}")
+        return cls(ws=ws, users=users, profiles=profiles.reindex(users), events=batches.read_users(pos))
 
     def windows_for(self, name: str) -> list[str]:
         if name in ROLES:

@@ -83,7 +83,9 @@ def _pick(rng, options, probs, n):
     return np.asarray(options, dtype=object)[rng.choice(len(options), size=n, p=p / p.sum())]
 
 
-def generate_population(n: int, topics: list[str], rng: np.random.Generator) -> Population:
+def generate_population(n: int, topics: list[str], rng: np.random.Generator, first_id: int = 0,
+                        id_width: int | None = None) -> Population:
+    """`n` users with ids u<first_id> .. (zero-padded to `id_width` digits, default: as many as n has)."""
     names = list(PERSONAS)
     shares = np.array([PERSONAS[p]["share"] for p in names])
     persona = rng.choice(len(names), size=n, p=shares / shares.sum())
@@ -159,9 +161,9 @@ def generate_population(n: int, topics: list[str], rng: np.random.Generator) -> 
     risk = np.select([latent_risk + rng.normal(0, 0.12, n) > 0.6, latent_risk + rng.normal(0, 0.12, n) > 0.4],
                      ["high", "medium"], "low")
 
-    width = len(str(n))
+    width = id_width or len(str(n))
     profiles = pd.DataFrame({
-        "user_id": [f"u{i:0{width}d}" for i in range(n)],
+        "user_id": [f"u{i:0{width}d}" for i in range(first_id, first_id + n)],
         "age": age, "gender": _pick(rng, ["female", "male"], [0.5, 0.5], n),
         "city": city, "city_tier": tier.astype(str), "region": region,
         "occupation": occ, "employment_type": emp, "education": edu,

@@ -6,10 +6,11 @@ in STAGES (pipeline order: a stage may read what the stages before it built). A 
 is called as
 
     fn(ws: Workspace, *, models: ModelSource, profile: "quick" | "full", force: bool,
-       progress: Callable[[str], None])
+       progress: Callable[[str], None], engine: LocalEngine | RayEngine, batch_users: int)
 
 (`models`: the invocation's settings and text encoder, loaded only if a stage needs it;
-targetbot.core.protocols.ModelSource)
+targetbot.core.protocols.ModelSource; `engine` runs per-user batch work, targetbot.core.engine;
+`batch_users`: users per batch, targetbot.core.user_batches)
 
 (`progress` prints a line of news on stderr; a stage may also draw a progress bar there when it
 is given one) and returns a dict with `status` ("built", or "skipped"/"up to date" when there
@@ -87,6 +88,13 @@ def build(
         help="quick: training budgets that fit a 2-core CPU (the default, and what the benchmark uses); full: larger models and longer training. "
              "Stages without training ignore it.")] = Profile.quick,
     force: Annotated[bool, typer.Option("--force", help="Rebuild the selected stages even when up to date.")] = False,
+    engine: Annotated[str, typer.Option(help="Where per-user batch work runs (user embeddings, forecast features, "
+                                        "entity preferences): local (this process) or ray (Ray Data jobs; local "
+                                        "Ray, or the cluster at --ray-address).")] = "local",
+    ray_address: Annotated[Optional[str], typer.Option(help="With --engine ray: an existing cluster, e.g. "
+                                                       "ray://head:10001 (default: start Ray on this machine).")] = None,
+    batch_users: Annotated[int, typer.Option(min=1, help="Users per batch of per-user work: memory follows it, "
+                                             "not the number of users.")] = 50_000,
     prune: Annotated[bool, typer.Option(
         "--prune", help="Afterwards delete old tower bundles: all but the current one and the probe suite's "
                         "ablations of it (each config change leaves a bundle behind).")] = False,
@@ -98,15 +106,19 @@ def build(
     """
     from targetbot.core.workspace import Workspace
 
+    from targetbot.core.engine import make_engine
+
     ws = Workspace.open(workspace)
     models = models_for(ctx)
     selected = select_stages(stage)
+    runner = make_engine(engine, ray_address)
     results = []
     total = time.perf_counter()
     for st in selected:
         console.print(f"[bold]{st.name}[/]: {st.help}")
         t = time.perf_counter()
-        result = st.load()(ws, models=models, profile=profile.value, force=force, progress=_news)
+        result = st.load()(ws, models=models, profile=profile.value, force=force, progress=_news, engine=runner,
+                           batch_users=batch_users)
         seconds = time.perf_counter() - t
         status = "skipped" if result.get("status") in ("skipped", "up to date") else str(result.get("status", "built"))
         summary = result.get("summary") or _summary(result)

@@ -23,18 +23,22 @@ def generate(
     noise: Annotated[float, typer.Option(help="False-lead rate (difficulty knob; higher is harder).", min=0)] = 1.0,
     hard_negative_rate: Annotated[float, typer.Option(help="Scale of lookalike hard-negative groups.", min=0)] = 1.0,
     alias_rate: Annotated[float, typer.Option(help="Share of entity mentions that use an alias.", min=0, max=1)] = 0.35,
+    chunk_users: Annotated[int, typer.Option(help="Users simulated at a time: peak memory follows this, not "
+                                             "--users (a world of one chunk is the same as before chunking).",
+                                             min=10)] = 50_000,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing workspace at this path.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Simulate users, behaviour and the catalog, and write a complete workspace.
 
     Example: targetbot world generate -w ws --users 20000 --seed 7
+             targetbot world generate -w big --users 1000000      (in chunks of 50,000 users)
     """
     from targetbot.core.world.generate import WorldConfig, generate_world
 
     root = resolve_path(workspace)
     cfg = WorldConfig(users=users, seed=seed, signal=signal, noise=noise, hard_negative_rate=hard_negative_rate,
-                      alias_rate=alias_rate)
+                      alias_rate=alias_rate, chunk_users=chunk_users)
     with console.status(f"simulating {users:,} users") as status:
         result = generate_world(root, cfg, overwrite=overwrite, progress=lambda m: status.update(f"simulating: {m}"))
     if json_out:

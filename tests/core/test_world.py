@@ -66,3 +66,28 @@ def test_difficulty_knobs_change_lead_volume():
         ev = simulate(WorldConfig(users=400, seed=2, signal=signal))[2]
         return int(ev["text"].astype(str).str.contains("monthly phone payment plan|phone won't turn on").sum())
     assert leads(0.0) < leads(2.0)
+
+
+def test_a_world_in_chunks_is_one_world(tmp_path):
+    """Chunks append to the same files: ids run on, every user once, events in (user, time) order,
+    the same world for the same seed, and a one-chunk world is the simulator's own."""
+    from targetbot.core.workspace import Workspace
+    from targetbot.core.world.generate import generate_world
+
+    cfg = WorldConfig(users=250, seed=4, chunk_users=100)
+    r = generate_world(tmp_path / "a", cfg)
+    assert r["chunks"] == 3 and r["users"] == 250
+    ws = Workspace.open(tmp_path / "a")
+    ids = ws.profiles()["user_id"].astype(str)
+    assert ids.tolist() == [f"u{i:03d}" for i in range(250)]
+    ev = ws.events()
+    assert len(ev) == r["events"] and set(ev["user_id"].astype(str)) <= set(ids)
+    assert ev["user_id"].astype(str).is_monotonic_increasing
+    assert [p for p in validate_workspace(ws) if not p.warning] == []
+    generate_world(tmp_path / "b", cfg)
+    pd.testing.assert_frame_equal(ev, Workspace.open(tmp_path / "b").events())
+    one = WorldConfig(users=120, seed=5, chunk_users=500)
+    generate_world(tmp_path / "c", one)
+    single = simulate(WorldConfig(users=120, seed=5))[2]
+    assert Workspace.open(tmp_path / "c").events().drop(columns="window").astype(str).equals(single.astype(str))
+    assert not list((tmp_path / "a" / "data").glob(".*.tmp"))  # the chunk files were moved into place

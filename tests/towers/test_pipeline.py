@@ -214,3 +214,41 @@ def test_build_prune_removes_old_bundles_and_keeps_current_and_ablations(built):
     writing.rmdir()
     again = runner.invoke(app, ["build", "-w", str(ws.root), "--stage", "content", "--prune"])
     assert again.exit_code == 0 and "pruned 0 old tower bundle(s)" in again.output
+
+
+def test_every_user_embedded_in_batches_from_a_training_sample(tmp_path, small_world_path):
+    """Batches change nothing (a user's embedding and features do not depend on which batch it
+    is in), nor does a build before it; a training sample still embeds and scores every user."""
+    import shutil
+
+    import scipy.sparse as sp
+
+    from targetbot.core.workspace import Workspace
+    from targetbot.towers.config import ForecastConfig
+
+    shutil.copytree(small_world_path, tmp_path / "ws")
+    ws = Workspace.open(tmp_path / "ws")
+    content.build_stage(ws, models=fake_models(), progress=False)
+    cfg = TowerConfig.from_name("quick", **TINY)
+
+    def build(**kw):
+        build_towers(ws, fake_models(), config=cfg, force=True, **kw)
+        b = Bundle.load(ws, Settings())
+        return np.array(b.embeddings("fused")), b.forecast_data(ForecastConfig())
+
+    one, f1 = build(batch_users=1000)  # the first build also adds the future statements to the content store,
+    many, f2 = build(batch_users=130)  # which must change nothing the second time
+    assert np.allclose(one, many, atol=1e-5)
+    for name in ("history_latest", "latest_share", "history_input"):
+        a, b = getattr(f1, name), getattr(f2, name)
+        assert a.shape == b.shape and abs(a - b).max() < 1e-6, name
+    assert f1.future_texts == f2.future_texts and np.array_equal(f1.train_rows, f2.train_rows)
+
+    sampled = TowerConfig.from_name("quick", **{**TINY, "sample_users": 150})
+    build_towers(ws, fake_models(), config=sampled, batch_users=130)
+    b = Bundle.load(ws, Settings())
+    assert b.meta["sample_users"] <= 151 and b.meta["users"] == 400
+    assert b.embeddings("fused").shape == (400, 32) and b.index().ntotal == 400
+    f = b.forecast_data(ForecastConfig())
+    assert f.history_latest.shape[0] == 400 and sp.issparse(f.latest_share)
+    assert len(f.train_rows) < 100  # the regression fits on the sample's training users only
