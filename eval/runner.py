@@ -60,7 +60,7 @@ def run_suite(ws: Workspace, suite: str, methods: list[str], scenario_names: lis
     for m in methods:
         if m not in available:
             raise TargetbotError(f"method '{m}' is not in suite '{suite}' (available: {', '.join(available) or 'none yet'})")
-    scenarios: list[Scenario] = load_scenarios(ws.scenario_files())
+    scenarios: list[Scenario] = load_scenarios(scenario_paths((options or {}).get("scenario_dirs")) or ws.scenario_files())
     if scenario_names:
         known = {s.name for s in scenarios}
         for n in scenario_names:
@@ -68,7 +68,7 @@ def run_suite(ws: Workspace, suite: str, methods: list[str], scenario_names: lis
                 raise TargetbotError(f"unknown scenario '{n}' (scenarios: {', '.join(sorted(known))})")
         scenarios = [s for s in scenarios if s.name in scenario_names]
     if not scenarios:
-        raise TargetbotError(f"{ws.scenarios_dir} holds no scenario files")
+        raise TargetbotError(f"{ws.scenarios_dir} holds no scenario files (or pass --scenario-dir)")
     ctx = EvalContext.load(ws, models, seed=seed, options=options)
     results = []
     timings: dict[str, float] = {}
@@ -128,6 +128,25 @@ def run_suite(ws: Workspace, suite: str, methods: list[str], scenario_names: lis
             summary[name][f"wins_vs_{base}"] = wins
     return {"suite": suite, "workspace": str(ws.root), "eval_users": int(ctx.eval_mask.sum()),
             "scenarios": len(scenarios), "results": results, "summary": summary}
+
+
+def scenario_paths(sources) -> list:
+    """The scenario files of the given folders and files (none given: an empty list)."""
+    from pathlib import Path
+
+    out = []
+    for src in sources or []:
+        src = Path(src)
+        if src.is_dir():
+            files = sorted(src.glob("*.yaml"))
+            if not files:
+                raise TargetbotError(f"{src}: no scenario files (*.yaml) in this folder")
+            out += files
+        elif src.is_file():
+            out.append(src)
+        else:
+            raise TargetbotError(f"{src}: no such scenario file or folder")
+    return out
 
 
 def _get(results, scenario, method, key):

@@ -73,6 +73,9 @@ def run(
                                                  "(default targetbot-rewriter).")] = None,
     protocol: Annotated[str, typer.Option(help="rewrite suite and ask method: how the rewriter answers, json or "
                                           "tools (calls to the agent's tools).")] = "json",
+    scenario_dir: Annotated[Optional[list[Path]], typer.Option(
+        "--scenario-dir", metavar="PATH", help="Scenario suites: the scenarios of this folder (or file) instead of "
+        "the workspace's own, labelled on this workspace's data (repeatable).")] = None,
     sample_users: Annotated[Optional[int], typer.Option(min=100, help="Scenario suites: evaluate on a seeded sample "
                                                         "of this many evaluation users (and as many training users) "
                                                         "instead of everyone; for large workspaces.")] = None,
@@ -92,7 +95,8 @@ def run(
     method_list = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
     scenario_list = [s.strip() for s in scenarios.split(",") if s.strip()] if scenarios else None
     options = {"requests": requests, "models": [m.strip() for m in models.split(",")] if models else None,
-               "repeats": repeats, "url": url, "model": model, "protocol": protocol, "sample_users": sample_users}
+               "repeats": repeats, "url": url, "model": model, "protocol": protocol, "sample_users": sample_users,
+               "scenario_dirs": scenario_dir}
     with console.status("evaluating") as status:
         typed = run_any(ws, suite, models_for(ctx), method_list, scenario_list, seed=seed,
                         progress=lambda m: status.update(f"evaluating {m}"), options=options)

@@ -59,3 +59,22 @@ def test_eval_users_are_held_out(small_world):
     assert not (ctx.eval_mask & ctx.train_mask).any()
     assert 0.3 < ctx.eval_mask.mean() < 0.7
     assert np.array_equal(ctx.split, EvalContext.load(small_world).split)  # stable
+
+
+def test_scenarios_from_another_folder_and_a_user_sample(small_world, tmp_path):
+    """`--scenario-dir`: any set of scenarios against a built workspace, without copying it in;
+    `--sample-users`: evaluation on a seeded sample of evaluation users."""
+    from pathlib import Path
+
+    from targetbot.core.resources import package_path
+
+    bank = Path(package_path("targetbot.eval", "data", "scenario_bank"))
+    r = run_suite(small_world, "zero-shot", ["random"], ["first_home_move"], options={"scenario_dirs": [bank]})
+    assert [x["scenario"] for x in r["results"]] == ["first_home_move"]
+    with pytest.raises(TargetbotError, match="no such scenario file or folder"):
+        run_suite(small_world, "zero-shot", ["random"], options={"scenario_dirs": [tmp_path / "nope"]})
+    full = run_suite(small_world, "zero-shot", ["keyword"], ["nba_fans"])
+    part = run_suite(small_world, "zero-shot", ["keyword"], ["nba_fans"], options={"sample_users": 100})
+    assert part["eval_users"] == 100 < full["eval_users"]
+    same = run_suite(small_world, "zero-shot", ["keyword"], ["nba_fans"], options={"sample_users": 100})
+    assert same["results"] == part["results"]  # seeded
