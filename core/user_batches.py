@@ -87,7 +87,7 @@ class UserBatches:
             parts.append(ev[keep])
         if not parts:
             return self.read(0, columns, windows).iloc[:0]
-        return pd.concat(parts, ignore_index=True)
+        return concat_batches(parts)
 
     # ---- building -------------------------------------------------------------------------------
     @classmethod
@@ -112,6 +112,23 @@ class UserBatches:
             write_json(tmp / MANIFEST, {"format": FORMAT, "users": len(users), "batch_users": batch_users,
                                         "batches": max(1, -(-len(users) // batch_users)), "events": n})
         return cls(root, users, batch_users)
+
+
+def concat_batches(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Frames of several batches as one; each batch's text columns are categorical over its own
+    values, so their categories are united first (a plain concat would turn them into strings)."""
+    from pandas.api.types import union_categoricals
+
+    if len(parts) == 1:
+        return parts[0].reset_index(drop=True)
+    out = {}
+    for col in parts[0].columns:
+        values = [p[col] for p in parts]
+        if all(isinstance(v.dtype, pd.CategoricalDtype) for v in values):
+            out[col] = union_categoricals([v.array for v in values], ignore_order=True)
+        else:
+            out[col] = pd.concat(values, ignore_index=True)
+    return pd.DataFrame(out)
 
 
 def _users(ws: Workspace) -> pd.Index:

@@ -56,3 +56,12 @@ def test_built_once_and_atomically(world_copy, monkeypatch):
         UserBatches.build(world_copy, batch_users=50)
     # nothing half-written stays where a reader would look
     assert not [p for p in first.root.parent.iterdir() if p.name.endswith("-b50")]
+
+
+def test_users_of_several_batches_keep_categorical_columns(world_copy):
+    ub = UserBatches.build(world_copy, batch_users=100)
+    ev = ub.read_users(np.array([1, 150, 250, 399]))
+    for col in ("user_id", "text", "source", "window"):
+        assert isinstance(ev[col].dtype, pd.CategoricalDtype), col
+    assert ev["text"].cat.codes.min() >= 0 and len(ev) > 0
+    assert list(ev["user_id"].cat.categories) == list(ub.users)  # user codes stay profile positions
