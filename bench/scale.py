@@ -4,7 +4,7 @@ and `ask` latency, the index size, zero-shot quality on a sample of evaluation u
 growth exponent of every stage (time ~ users^k, fitted on the largest sizes).
 
     .venv/bin/python bench/scale.py --users 20000,200000,1000000 --out /data/scale [--json]
-        [--engines local,ray] [--ray-users 200000] [--plot scale.png] [--keep]
+        [--engines local,ray] [--ray-users 200000] [--plot scale.png] [--keep] [--prior rows.jsonl]
 
 Each stage runs as `targetbot ...` in a child process; its peak RSS is the child's own (wait4
 rusage), so one stage's memory never hides another's. With `--engines local,ray` the per-user
@@ -140,6 +140,9 @@ def main() -> None:
     ap.add_argument("--plot", default=None, help="PNG of time and memory against users")
     ap.add_argument("--keep", action="store_true", help="keep the worlds afterwards")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--prior", default=None,
+                    help="rows of an earlier run (the JSON lines it printed to stderr) to report and fit with "
+                         "this run's, for sizes not run again")
     args = ap.parse_args()
 
     bin_dir = Path(sys.executable).parent
@@ -147,6 +150,9 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows = []
+    if args.prior:
+        rows = [json.loads(line) for line in Path(args.prior).read_text().splitlines() if line.startswith("{")]
+        rows = [r for r in rows if str(r["users"]) not in args.users.split(",")]
     for n in [int(x) for x in args.users.split(",")]:
         ws, log = out / f"world-{n}", out / f"world-{n}.log"
         row = {"users": n, "stages": {}}
@@ -168,6 +174,7 @@ def main() -> None:
         print(json.dumps(row), file=sys.stderr)
         if not args.keep and n != max(int(x) for x in args.users.split(",")):
             shutil.rmtree(ws, ignore_errors=True)
+    rows.sort(key=lambda r: r["users"])
     sizes = [r["users"] for r in rows]
     growth = {}
     for stage in ("generate", *STAGES):

@@ -59,8 +59,8 @@ class ForecastData:
     """Sparse history features and training users' future texts, built once per tower bundle."""
 
     users: pd.Index
-    train_rows: np.ndarray  # rows of training users (the ones with target-window texts)
-    history_input: sp.csr_matrix  # all users x features, train_input windows
+    train_rows: np.ndarray  # rows of the training sample's training users (the regression fits on them)
+    history_input: sp.csr_matrix  # all users x features, train_input windows (only train_rows filled)
     history_latest: sp.csr_matrix  # all users x features, the latest history windows (scored)
     future: sp.csc_matrix  # train users x future texts (1 = did it in the target window)
     future_texts: list[str]

@@ -12,6 +12,7 @@ Windows (workspace roles) keep training and evaluation apart:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,12 +21,13 @@ import torch.nn.functional as F
 from scipy import sparse
 from tqdm.auto import tqdm
 
+from targetbot.core.engine import LocalEngine
 from targetbot.core.errors import TargetbotError
+from targetbot.core.user_batches import UserBatches
 from targetbot.core.workspace import Workspace
 from targetbot.towers.config import TowerConfig
 from targetbot.towers.content import event_texts
 from targetbot.towers.describe import future_statements
-from targetbot.core.user_batches import UserBatches
 from targetbot.towers.inputs import BagIdf, ProfileCodec, UserInputs, bag_idf, build_inputs, item_vocabulary
 from targetbot.towers.losses import ForecastLoss, InfoNCELoss, ModalityReconstructionLoss
 from targetbot.towers.tabular import TabularPretrainer
@@ -313,10 +315,6 @@ def embed_batches(tower: UserTower, p: Prepared, ws: Workspace, cfg: TowerConfig
     """Embed every user, one batch of users at a time (on `engine`: this process by default, or
     Ray), into `out_dir/<kind>.npy`, memory-mapped and written in place: peak memory is one batch,
     whatever the number of users."""
-    from pathlib import Path
-
-    from targetbot.core.engine import LocalEngine
-
     out_dir = Path(out_dir)
     windows = eval_input_windows(ws)
     matrix, codec, profiles, item_vocab, idf = p.matrix, p.codec, p.profiles, p.item_vocab, p.idf
