@@ -84,7 +84,7 @@ def find_sentences(plan: TargetingPlan) -> list[str]:
     demands instead. The words are preferred because the slots keep only what the catalog can
     name, and mixing both in one query lets an exact slot match crowd out the rest (the
     forecaster keeps the texts closest to any sentence); docs/RESULTS.md has the comparison."""
-    from targetbot.towers.find import template_sentences
+    from targetbot.towers.templates import template_sentences
 
     if plan.phrasing:
         return [t for p in plan.phrasing for t in template_sentences(p)][:12]

@@ -60,7 +60,10 @@ def run_suite(ws: Workspace, suite: str, methods: list[str], scenario_names: lis
     for m in methods:
         if m not in available:
             raise TargetbotError(f"method '{m}' is not in suite '{suite}' (available: {', '.join(available) or 'none yet'})")
-    scenarios: list[Scenario] = load_scenarios(scenario_paths((options or {}).get("scenario_dirs")) or ws.scenario_files())
+    dirs = (options or {}).get("scenario_dirs")
+    scenarios: list[Scenario] = load_scenarios(scenario_paths(dirs) or ws.scenario_files())
+    if (options or {}).get("split"):
+        scenarios = [s for s in scenarios if scenario_split(s.name, dirs) == options["split"]]
     if scenario_names:
         known = {s.name for s in scenarios}
         for n in scenario_names:
@@ -130,6 +133,28 @@ def run_suite(ws: Workspace, suite: str, methods: list[str], scenario_names: lis
             "scenarios": len(scenarios), "results": results, "summary": summary}
 
 
+SPLITS_FILE = "splits.yaml"  # a scenario folder's fixed dev/test split (eval/data/scenario_bank has one)
+
+
+def scenario_split(name: str, sources=None) -> str:
+    """'dev' or 'test': from a `splits.yaml` in one of the scenario folders when it names the
+    scenario, else by a fixed rule (the parity of the SHA-256 of the name), so any set splits
+    the same way on every machine."""
+    import hashlib
+    from pathlib import Path
+
+    import yaml
+
+    for src in sources or []:
+        f = Path(src) / SPLITS_FILE
+        if f.is_file():
+            splits = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+            for split, names in splits.items():
+                if name in (names or []):
+                    return split
+    return "dev" if int(hashlib.sha256(name.encode()).hexdigest(), 16) % 2 == 0 else "test"
+
+
 def scenario_paths(sources) -> list:
     """The scenario files of the given folders and files (none given: an empty list)."""
     from pathlib import Path
@@ -138,7 +163,7 @@ def scenario_paths(sources) -> list:
     for src in sources or []:
         src = Path(src)
         if src.is_dir():
-            files = sorted(src.glob("*.yaml"))
+            files = sorted(f for f in src.glob("*.yaml") if f.name != SPLITS_FILE)
             if not files:
                 raise TargetbotError(f"{src}: no scenario files (*.yaml) in this folder")
             out += files

@@ -31,7 +31,7 @@ import torch
 from targetbot.core.atomic import atomic_path, write_json
 from targetbot.core.errors import TargetbotError
 from targetbot.towers.bundle import Bundle
-from targetbot.towers.find import core_phrase
+from targetbot.towers.templates import future_sentence
 from targetbot.towers.losses import prompt_triplet_loss
 from targetbot.towers.text_tower import PromptLearner
 
@@ -50,7 +50,7 @@ class TuneConfig:
 
 
 def tuning_sentences(demand: str) -> list[str]:
-    return [demand.strip(), f"The user will {core_phrase(demand)}."]
+    return [demand.strip(), future_sentence(demand)]
 
 
 def _seed_rows(bundle: Bundle, ids: list[str], what: str) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Zero-shot targeting: demand sentences -> text tower -> similarity to every user -> audience.
 
-A demand is one or more sentences; several template sentences (FIND's families filled with
-the demand's core phrase) are embedded and averaged, so a plain request and a rewritten plan
+A demand is one or more sentences; several template sentences (FIND's families written from
+the demand's parts, towers/templates.py) are embedded and averaged, so a plain request and a rewritten plan
 both work. Exclusions (hard negatives) are sentences too: score = sim(demand) - λ·sim(exclusion).
 
 Two scorers (`ZeroShot(bundle, encode, scorer=...)`; settings in WS/find.yaml, `FindConfig`):
@@ -32,6 +32,7 @@ from sklearn.mixture import GaussianMixture
 from targetbot.core.errors import TargetbotError
 from targetbot.towers.bundle import Bundle
 from targetbot.towers.config import FindConfig
+from targetbot.towers.templates import template_sentences
 from targetbot.towers.text_tower import PromptLearner
 
 if TYPE_CHECKING:
@@ -49,13 +50,6 @@ def core_phrase(demand: str) -> str:
     """'users likely to rent phones' -> 'rent phones'."""
     core = _LEAD.sub("", demand.strip()).strip(" .")
     return core or demand.strip()
-
-
-def template_sentences(demand: str) -> list[str]:
-    """The demand itself plus FIND-family sentences built around its core phrase."""
-    core = core_phrase(demand)
-    return [demand.strip(), f"The user will {core}.", f"The user purchased {core}.", f"The user searched for {core}.",
-            f"The user used the {core} mini-programs.", f"The user clicked on {core}."]
 
 
 def decision_threshold(scores: np.ndarray, seed: int = 0) -> float:

@@ -22,8 +22,10 @@ PARAPHRASES = package_path("targetbot.eval", "methods", "ask_paraphrases.yaml")
 
 
 def marketer_request(scenario) -> str:
+    """The request as a marketer says it: the built-ins' table, else the scenario's own first
+    paraphrase (the bank's scenarios carry theirs), else its demand."""
     table = yaml.safe_load(PARAPHRASES.read_text(encoding="utf-8")) or {}
-    said = table.get(scenario.name) or []
+    said = table.get(scenario.name) or scenario.paraphrases
     return said[0] if said else scenario.demand
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from targetbot.commands.common import JsonOpt, WorkspaceOpt, console, emit_json, guard, models_for, out
+from targetbot.core.errors import TargetbotError
 from targetbot.core.workspace import Workspace
 
 app = typer.Typer(help="Evaluate: compute scenario labels, run benchmark suites of targeting methods.",
@@ -79,6 +80,9 @@ def run(
     sample_users: Annotated[Optional[int], typer.Option(min=100, help="Scenario suites: evaluate on a seeded sample "
                                                         "of this many evaluation users (and as many training users) "
                                                         "instead of everyone; for large workspaces.")] = None,
+    split: Annotated[Optional[str], typer.Option(help="Scenario suites: only the dev or the test half of the "
+                                                 "scenarios (a folder's splits.yaml, else a fixed hash of the name). "
+                                                 "Choose settings on dev, report test.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Run targeting methods on every scenario: AUC, KS, accuracy/precision/recall at each method's own rule.
@@ -96,7 +100,9 @@ def run(
     scenario_list = [s.strip() for s in scenarios.split(",") if s.strip()] if scenarios else None
     options = {"requests": requests, "models": [m.strip() for m in models.split(",")] if models else None,
                "repeats": repeats, "url": url, "model": model, "protocol": protocol, "sample_users": sample_users,
-               "scenario_dirs": scenario_dir}
+               "scenario_dirs": scenario_dir, "split": split}
+    if split not in (None, "dev", "test"):
+        raise TargetbotError(f"--split must be dev or test, not '{split}'")
     with console.status("evaluating") as status:
         typed = run_any(ws, suite, models_for(ctx), method_list, scenario_list, seed=seed,
                         progress=lambda m: status.update(f"evaluating {m}"), options=options)

@@ -78,3 +78,21 @@ def test_scenarios_from_another_folder_and_a_user_sample(small_world, tmp_path):
     assert part["eval_users"] == 100 < full["eval_users"]
     same = run_suite(small_world, "zero-shot", ["keyword"], ["nba_fans"], options={"sample_users": 100})
     assert same["results"] == part["results"]  # seeded
+
+
+def test_the_bank_splits_into_fixed_dev_and_test_halves(small_world):
+    """`--split`: the bank's recorded split (every scenario in exactly one half, both halves about
+    the same size); a folder without a splits.yaml splits by a fixed hash of the name."""
+    from pathlib import Path
+
+    from targetbot.core.resources import package_path
+    from targetbot.eval.runner import scenario_paths, scenario_split
+
+    bank = Path(package_path("targetbot.eval", "data", "scenario_bank"))
+    names = [p.stem for p in scenario_paths([bank])]
+    halves = {n: scenario_split(n, [bank]) for n in names}
+    dev = [n for n, h in halves.items() if h == "dev"]
+    assert set(halves.values()) == {"dev", "test"} and abs(2 * len(dev) - len(names)) <= 4
+    assert scenario_split("no_such_scenario", [bank]) == scenario_split("no_such_scenario")  # the hash rule
+    r = run_suite(small_world, "zero-shot", ["random"], options={"scenario_dirs": [bank], "split": "test"})
+    assert {x["scenario"] for x in r["results"]} == {n for n, h in halves.items() if h == "test"}

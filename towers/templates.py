@@ -1,0 +1,423 @@
+"""Template sentences: a request, in whatever form a marketer writes it, as FIND-family sentences
+about one user ("The user will book a holiday package.", "The user booked a holiday package.",
+"The user searched for a holiday package.").
+
+Requests come as noun phrases ("boba addicts"), subjects with a clause ("high earners who will
+book a holiday package", "parents likely to buy baby food", "families stocking up on nappies"),
+imperatives ("find me users who ..."), questions ("who's about to get phished?") and negations
+("people who won't renew"). `parse` splits a request into the people it describes and what they
+will do; `template_sentences` writes sentences from those parts, so each is a grammatical
+sentence about "the user" whatever the request's form. No parser model: rules over English
+function words and a small verb table, because requests are short and rules are cheap to read
+and test (tests/towers/test_templates.py runs them over every request of the scenario bank).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_CONTRACTIONS = [
+    (r"\bwon't\b", "will not"), (r"\bcan't\b", "cannot"), (r"\bdon't\b", "do not"), (r"\bdoesn't\b", "does not"),
+    (r"\bdidn't\b", "did not"), (r"\baren't\b", "are not"), (r"\bisn't\b", "is not"), (r"\bhaven't\b", "have not"),
+    (r"\bhasn't\b", "has not"), (r"\bwouldn't\b", "would not"), (r"\bshouldn't\b", "should not"),
+    (r"\bgonna\b", "going to"), (r"\bwanna\b", "want to"), (r"\bppl\b", "people"), (r"\bw/o\b", "without"),
+    (r"\bw/", "with "), (r"\b(who|that|they|people)'ll\b", r"\1 will"), (r"\b(who|that|they)'d\b", r"\1 would"),
+    (r"\b(who|that|they)'ve\b", r"\1 have"), (r"\b(who|they)'re\b", r"\1 are"), (r"\b(who|that)'s\b", r"\1 is"),
+]
+_IMPERATIVE = re.compile(
+    r"^(?:(?:please|pls|hey|ok|so)[, ]+)?(?:(?:can|could) you |i (?:want|need|would like) (?:to )?|"
+    r"we (?:want|need) (?:to )?|help me )?(?:find|target|reach|show|get|give|list|select|identify|pull|grab|build|"
+    r"fetch|look(?:ing|in)? for|search for|segment)(?: me| us)?(?: an? (?:audience|list|segment) of)?(?: all)?"
+    r"(?: the)?\s+(?=\S)", re.IGNORECASE)
+_TAIL = re.compile(r"(?:,?\s*(?:(?:find|target|reach|get) (?:'em|them|those|these)|please|pls|thanks)|[?!.]+)\s*$", re.I)
+# where an exclusion starts ("..., excluding X", "... but not Y", "minus anyone who ..."): sentences
+# describe only what comes before it (exclusions are scored separately)
+_EXCLUSION = re.compile(
+    r"(?:,\s*|\s+)(?:excluding|except(?: for)?|but not|minus|other than|apart from|leav(?:e|ing) out|skip(?:ping)?|"
+    r"without (?:the )?(?:ones|those|anyone)|just not|(?:and )?not (?:the|at|with|already|those|anyone|any)\b|no \w+ "
+    r"(?:fans|shoppers|buyers|users|people|pls)|everything but|minus)\b.*$|,\s*not\b.*$", re.I)
+_LEADING_EXCLUSION = re.compile(r"^(?:excluding|except|drop|skip|leave out|without)\b[^,]*,\s*(?:then\s+|and\s+)?", re.I)
+_DETERMINERS = {"a", "an", "the", "all", "any", "our", "my", "their", "those", "these", "some", "every", "each"}
+_GENERIC = {"user", "users", "people", "person", "persons", "customer", "customers", "folks", "folk", "anyone",
+            "everyone", "someone", "individuals", "individual", "consumers", "clients", "ones", "those", "accounts",
+            "account", "guys", "anybody"}
+_PERSON = _GENERIC | {"fans", "owners", "parents", "families", "households", "couples", "students", "kids", "members",
+                      "seniors", "retirees", "pensioners", "victims", "addicts", "regulars", "commuters", "mums", "moms",
+                      "dads", "adults", "teens", "men", "women", "children", "youth", "newbies", "junkies", "foodies",
+                      "homes", "wallets", "patients", "guests", "pros", "vips", "professionals", "employees", "merchants",
+                      "diners", "punters", "tenants", "fashionistas", "lot", "crowd", "gamers", "athletes", "millennials",
+                      "warriors", "lovers", "pet", "cardholders"}
+_PERSON_SUFFIX = re.compile(r"(?:ers|ors|iors|ists|istas|ians|ants|ents|ees|ies|ites|ards)$")
+_MODALS = {"will", "would", "might", "may", "could", "can", "should", "must", "cannot", "shall"}
+_ADVERBS = {"just", "already", "recently", "never", "ever", "then", "finally", "still", "regularly", "often", "always",
+            "usually", "sometimes", "also", "soon", "probably", "definitely", "actually", "really", "obsessively",
+            "frequently", "repeatedly", "newly", "eventually", "only", "mostly", "likely", "really", "actively"}
+_LEAD = (r"(?:(?:are|is|be|getting|get) )?(?:(?:very|most|more|highly|quite|really|fairly) )?(?P<neg>not |un)?"
+         r"(?:likely|about|ready|set|going|planning|keen|eager|looking|bound|expected|poised|predicted|tipped|willing|"
+         r"sure|starting|preparing|trying) to\s+(?!(?:the|a|an|their|his|her|my|our|your|some)\b)")
+_LEAD_AT_START = re.compile("^" + _LEAD, re.I)
+_LEAD_ANYWHERE = re.compile(r"(?:^|\s)" + _LEAD, re.I)
+_PREP = {"with", "without", "of", "in", "on", "at", "for", "from", "near", "outside", "inside", "over", "under", "who",
+         "whose", "that", "which", "new", "due", "interested", "keen", "into", "aged", "between", "across", "living",
+         "based", "like", "than", "after", "before", "to", "always", "still"}
+_IRREGULAR_PAST = {
+    "be": "was", "buy": "bought", "get": "got", "go": "went", "take": "took", "make": "made", "pay": "paid",
+    "send": "sent", "spend": "spent", "put": "put", "set": "set", "ride": "rode", "drive": "drove", "fly": "flew",
+    "eat": "ate", "drink": "drank", "bring": "brought", "catch": "caught", "choose": "chose", "come": "came",
+    "do": "did", "fall": "fell", "find": "found", "give": "gave", "have": "had", "hit": "hit", "keep": "kept",
+    "know": "knew", "leave": "left", "lend": "lent", "lose": "lost", "meet": "met", "read": "read", "run": "ran",
+    "see": "saw", "sell": "sold", "sit": "sat", "sleep": "slept", "stand": "stood", "swim": "swam", "teach": "taught",
+    "tell": "told", "think": "thought", "win": "won", "wear": "wore", "withdraw": "withdrew", "begin": "began",
+    "bet": "bet", "blow": "blew", "build": "built", "cut": "cut", "draw": "drew", "feel": "felt", "grow": "grew",
+    "hang": "hung", "hold": "held", "let": "let", "light": "lit", "split": "split", "spread": "spread",
+    "steal": "stole", "throw": "threw", "understand": "understood", "wake": "woke", "write": "wrote",
+    "forget": "forgot", "hear": "heard", "feed": "fed", "fight": "fought", "seek": "sought", "shut": "shut",
+    "stick": "stuck", "sweep": "swept", "lead": "led", "say": "said", "mean": "meant", "shoot": "shot",
+    "sing": "sang", "speak": "spoke", "swing": "swung", "upset": "upset", "dig": "dug", "quit": "quit",
+    "slide": "slid", "deal": "dealt", "become": "became", "undergo": "underwent", "overspend": "overspent",
+}
+# common regular verbs, so that the second verb of "pack up and change address" is put in the past too
+_REGULAR = {"add", "apply", "ask", "book", "borrow", "browse", "call", "cancel", "change", "check", "clean", "click",
+            "collect", "compare", "cover", "download", "earn", "enjoy", "enroll", "enrol", "fill", "fix", "follow",
+            "hire", "insure", "install", "invest", "join", "lease", "like", "listen", "load", "log", "look", "miss",
+            "move", "need", "open", "order", "pick", "place", "plan", "play", "price", "rent", "renew", "repair",
+            "reserve", "return", "save", "search", "shop", "sign", "start", "stay", "stop", "stream", "subscribe",
+            "switch", "tap", "top", "train", "transfer", "travel", "try", "upgrade", "use", "view", "visit", "wait",
+            "want", "wash", "watch", "wire", "work", "register", "redeem", "refill", "claim", "donate", "adopt",
+            "attend", "hop", "cash", "finance", "study", "learn", "treat", "track", "grab", "list", "swap"}
+_PAST_FORMS = set(_IRREGULAR_PAST.values()) | {"been", "gone", "done", "seen", "taken", "given", "eaten", "flown",
+                                               "driven", "ridden", "were", "was"}
+_BE = {"is", "are", "am", "was", "were", "be"}
+_AGREE = {"are": "is", "have": "has", "were": "was", "do": "does", "am": "is"}
+_PARTICLES = {"up", "out", "in", "into", "on", "for", "to", "off", "over", "back", "down", "away", "at", "with"}
+_NOT_OBJECTS = {"themselves", "it", "them", "one", "some", "more", "money", "victim", "that", "this", "there", "here",
+                "what", "how", "where", "when", "why", "whether", "if", "least", "most", "fit", "ready", "later",
+                "rather", "home"}
+_CUT = re.compile(
+    r"\s+(?:for the (?:very )?first time|again\b|more than|at least|several times|multiple times|many times|"
+    r"\d+\s*(?:\+|x)?\s*times|soon\b|every\b|this (?:week|month|year)|next\b|over and over|repeatedly|regularly|"
+    r"within\b|in the (?:next|coming)|but\b|rather\b|instead\b|before\b|after\b|than\b|once\b|twice\b|or more\b|and then\b|to\b|"
+    r"who\b|that\b|which\b|most days|each\b|(?:and|or) (?=(?:" + "|".join(sorted(_REGULAR | set(_IRREGULAR_PAST)))
+    + r")\b)|$)|\s*[,;](?=\s)|\s+-\s", re.I)
+
+
+def past_tense(verb: str) -> str:
+    """'rent' -> 'rented', 'buy' -> 'bought', 'apply' -> 'applied', 'shop' -> 'shopped'."""
+    low = verb.lower()
+    if low in _IRREGULAR_PAST:
+        return _IRREGULAR_PAST[low]
+    if low.endswith("e"):
+        return verb + "d"
+    if re.search(r"[^aeiou]y$", low):
+        return verb[:-1] + "ied"
+    if re.fullmatch(r"[^aeiou]*[aeiou][bdgklmnprt]", low) and len(low) <= 4:  # one-syllable CVC: shop, plan, chat
+        return verb + verb[-1] + "ed"
+    return verb + "ed"
+
+
+def _past_clause(verb: str, rest: str) -> str:
+    """'pack', 'up and change address' -> 'packed up and changed address' (future adverbs dropped)."""
+    rest = re.sub(r"\s*\b(?:soon|(?:in|within|over) the (?:next|coming)(?: (?:few|couple|\d+|two|three))?(?: of)? \w+|"
+                  r"next (?:week|month|year|quarter)|right now)\b", "", rest)
+    rest = re.sub(r"(\b(?:and|or|but)\s+|,\s*)(" + "|".join(sorted(_REGULAR | set(_IRREGULAR_PAST))) + r")\b",
+                  lambda m: m.group(1) + past_tense(m.group(2)), rest)
+    return f"{past_tense(verb)} {rest}".strip()
+
+
+def _is_past(word: str) -> bool:
+    w = word.lower()
+    return w in _PAST_FORMS or (w.endswith("ed") and len(w) > 4 and w not in {"need", "feed", "seed", "speed", "bleed"})
+
+
+def _is_gerund(word: str) -> bool:
+    w = word.lower().strip(",")
+    return w.endswith("ing") and len(w) > 4 and w not in {
+        "thing", "things", "king", "spring", "string", "wing", "sibling", "evening", "morning", "wedding", "clothing",
+        "nothing", "something", "anything", "everything", "ceiling", "pudding", "darling", "sling"}
+
+
+def _plural(word: str) -> bool:
+    w = word.lower().strip(",'\"")
+    if w in {"people", "children", "men", "women", "folk", "youth", "staff", "police", "lot", "crowd"}:
+        return True
+    first = w.split("-")[0]  # "punters-to-be"
+    return any(x.endswith("s") and not x.endswith(("ss", "us", "is")) and len(x) > 2 for x in {w, first})
+
+
+def _is_person(word: str) -> bool:
+    w = word.lower().strip(",'\"")
+    return w in _PERSON or bool(_PERSON_SUFFIX.search(w.split("-")[0] if w.endswith("-be") else w))
+
+
+def _head(noun_phrase: str) -> str:
+    """The head noun: the last word before a preposition, clause or comma ("owners of cars" -> owners)."""
+    words = noun_phrase.split()
+    for i, w in enumerate(words):
+        if i and (w.lower() in _PREP or words[i - 1].endswith(",")):
+            return words[i - 1].strip(",")
+    return words[-1].strip(",") if words else ""
+
+
+def _article(phrase: str) -> str:
+    return "an" if re.match(r"[aeio]|u(?!s|n[il]|ni)|hour|honest", phrase, re.I) else "a"
+
+
+@dataclass(frozen=True)
+class Phrasing:
+    """A request's parts: `subject` (the people it describes, without a leading determiner; None
+    when generic or absent), `predicate` (what follows "The user" in a sentence about them, e.g.
+    "will book a holiday package", "has never wagered on a match", "'s car needs work"), `verb`
+    and `rest` (the predicate's main verb in its base form and what follows it) when the predicate
+    is a plain future action, and `noun_phrase` when the request names no action ("boba addicts")."""
+
+    request: str
+    subject: str | None = None
+    predicate: str | None = None
+    verb: str | None = None
+    rest: str = ""
+    noun_phrase: str | None = None
+
+    @property
+    def object(self) -> str | None:
+        """What the action is about, for the search/click/mini-program families: the words after the
+        verb (past a particle, "to <verb>", or the 'on'/'for' of spending), up to an adverbial
+        ('for the first time', 'again and again', 'soon', ...) or a second verb."""
+        if not self.verb or not self.rest or self.verb.lower() == "be":
+            return None
+        words = self.rest.split()
+        if self.verb.lower() in {"get", "become"} and words and _is_past(words[0]):
+            return None  # passive: "get phished", "get hooked by a link"
+        if self.verb.lower() in {"keep", "start", "stop", "begin", "continue", "try"} and words and _is_gerund(words[0]):
+            words = words[1:]
+        if len(words) > 2 and words[0].lower() == "to":  # "need to restock food" -> "food"
+            words = words[2:]
+        rest = _CUT.split(" " + " ".join(words), maxsplit=1)[0].strip()
+        if self.verb.lower() in {"spend", "pay", "splash", "drop", "blow", "invest", "shell", "fork"}:
+            m = re.search(r"\b(?:on|for|in|into)\s+(.+)", rest)
+            rest = m.group(1) if m else rest
+        words = rest.split()
+        while len(words) > 1 and words[0].lower() in _PARTICLES:
+            words = words[1:]
+        while words and words[-1].lower() in _PARTICLES | {"a", "the", "their"}:
+            words = words[:-1]
+        if len(words) > 1 and re.fullmatch(r"\w+(?:ally|ily|edly|ingly|ously|ively|ently)", words[-1]):
+            words = words[:-1]  # "their credit line illegally"
+        obj = " ".join(words).strip(" ,.")
+        if (not obj or obj.split()[0].lower() in _NOT_OBJECTS | _PARTICLES or (len(words) == 1 and _is_gerund(obj))
+                or re.fullmatch(r"[\d,.$+kK ]+(?:or more|dollars|bucks)?", obj)):
+            return None
+        return obj
+
+
+def _split_subject(text: str) -> tuple[str, str, str]:
+    """(subject, joiner, clause): how the clause hangs on the subject: 'who' (a relative clause
+    with its own verb; also 'that', 'which'), 'whose', 'to' ("likely to", "about to" ...), 'ing'
+    (a participle: "families stocking up"), 'ed' (a passive one: "people glued to"), or '' (none:
+    the request is a noun phrase)."""
+    m = re.search(r"(?:^|\s)(who|that|whose|which)\s+", text, re.I)
+    if m and m.group(1).lower() in ("that", "which"):  # "... the service that just launched": about the service
+        before = text[: m.start()].split()
+        if not before or not _is_person(before[-1]):
+            m = None
+    head_text = text[: m.start()] if m else text
+    lead = _LEAD_ANYWHERE.search(head_text)
+    if lead:
+        return head_text[: lead.start()].strip(), "to", text[lead.start():].strip()
+    if m:  # the subject keeps any participle phrase: "people planning a big expense who might borrow"
+        return head_text.strip(), m.group(1).lower(), text[m.end():].strip()
+    hw = head_text.split()
+    for i in range(1, len(hw)):
+        if not (_is_person(hw[i - 1]) or _plural(hw[i - 1])) or hw[i - 1].endswith(","):
+            continue
+        j = i
+        while j + 1 < len(hw) and hw[j].lower() in _ADVERBS:
+            j += 1
+        if _is_gerund(hw[j]):
+            return " ".join(hw[:i]), "ing", " ".join(hw[i:])
+        if _is_past(hw[j]) and hw[j].lower() not in {"used", "aged", "based", "interested", "rented", "minted"}:
+            return " ".join(hw[:i]), "ed", " ".join(hw[i:])
+    return text.strip(), "", ""
+
+
+def _predicate(clause: str) -> tuple[str, str | None, str]:
+    """A clause as a predicate about one user: 'will book a service' -> ('will book a service',
+    'book', 'a service'); verb and rest only for a plain future action."""
+    lead = _LEAD_AT_START.match(clause)
+    if lead:
+        words = clause[lead.end():].split()
+        if not words:
+            return "", None, ""
+        if lead.group("neg"):
+            return "will not " + " ".join(words), None, ""
+        return _future(words)
+    words = clause.split()
+    adverbs = []
+    while len(words) > 1 and words[0].lower() in _ADVERBS:
+        adverbs.append(words.pop(0))
+    if not words:
+        return "", None, ""
+    pre = "".join(a + " " for a in adverbs)
+    first = words[0].lower()
+    if first in _MODALS:
+        rest = words[1:]
+        if first == "will" and rest and rest[0].lower() != "not":
+            inner = _LEAD_AT_START.match(" ".join(rest))
+            if inner:
+                return _predicate(" ".join(rest))
+            return _future(rest, pre)
+        return f"{pre}{first} {' '.join(rest)}".strip(), None, ""
+    if first in _BE or first in {"have", "has", "do", "does"}:
+        rest = " ".join(words[1:])
+        if first in _BE and _LEAD_AT_START.match(clause.split(None, len(adverbs))[-1]):
+            return _predicate(clause.split(None, len(adverbs))[-1])
+        return f"{pre}{_AGREE.get(first, first)} {rest}".strip(), None, ""
+    if _is_past(first):
+        return f"{pre}{' '.join(words)}", None, ""
+    return _future([_base(words[0])] + words[1:], pre)
+
+
+def _base(verb: str) -> str:
+    """A present-tense verb in its base form, for 'who rides ...' (a question's singular verb)."""
+    low = verb.lower()
+    if not low.endswith("s") or low.endswith(("ss", "us", "is", "ous")) or len(low) < 4:
+        return verb
+    if low.endswith("ies"):
+        return verb[:-3] + "y"
+    if low.endswith(("ches", "shes", "sses", "xes", "zes", "oes")):
+        return verb[:-2]
+    return verb[:-1]
+
+
+def _future(words: list[str], pre: str = "") -> tuple[str, str | None, str]:
+    """'will' + the words; the main verb is the first word after any adverbs ("will finally get")."""
+    i = 0
+    while i + 1 < len(words) and words[i].lower() in _ADVERBS:
+        i += 1
+    verb, rest = words[i], " ".join(words[i + 1:])
+    return f"will {pre}{' '.join(words)}", (verb if i == 0 and not pre else None), rest
+
+
+def _agree(predicate: str) -> str:
+    """Coordinated verbs after 'but'/'and' agree with the singular subject ("never borrowed but
+    are about to" -> "but is about to"; "does not own a car but keep reading" -> "but keeps")."""
+    predicate = re.sub(r"\b(but|and|or)\s+(are|have|were|do|am)\b", lambda m: f"{m.group(1)} {_AGREE[m.group(2)]}",
+                       predicate)
+    if re.match(r"(?:\w+ )?(?:has|does|is)\b", predicate):
+        verbs = "|".join(sorted(_REGULAR | set(_IRREGULAR_PAST)))
+        predicate = re.sub(r"\b(but|and)\s+((?:also |still |then )?)(" + verbs + r")\b",
+                           lambda m: f"{m.group(1)} {m.group(2)}{_third(m.group(3))}", predicate)
+    return predicate
+
+
+def _third(verb: str) -> str:
+    """'keep' -> 'keeps', 'buy' -> 'buys', 'watch' -> 'watches', 'study' -> 'studies'."""
+    low = verb.lower()
+    if low in {"be", "have", "do", "go"}:
+        return {"be": "is", "have": "has", "do": "does", "go": "goes"}[low]
+    if re.search(r"[^aeiou]y$", low):
+        return verb[:-1] + "ies"
+    if re.search(r"(?:s|sh|ch|x|z)$", low):
+        return verb + "es"
+    return verb + "s"
+
+
+def parse(request: str) -> Phrasing:
+    """Split a request into its parts (see `Phrasing`)."""
+    text = " ".join(request.split())
+    for pat, rep in _CONTRACTIONS:
+        text = re.sub(pat, rep, text, flags=re.IGNORECASE)
+    text = re.split(r"[?!;]\s|\s[-–—]\s|\.\s", text + " ")[0].strip()  # the first clause: exclusions follow
+    text = _EXCLUSION.sub("", _LEADING_EXCLUSION.sub("", text)).strip()
+    text = _IMPERATIVE.sub("", _TAIL.sub("", text).strip()).strip(" ,")
+    if not text:
+        return Phrasing(request)
+    low = text.lower()
+    opener = re.match(r"(?:any(?:one|body)|every(?:one|body)|those|whoever|who)\b\s*(?:who\b\s*)?", low)
+    if opener and (opener.group(0).strip().endswith("who") or low.startswith("whoever")):
+        pred, verb, rest = _predicate(text[opener.end():])
+        return Phrasing(request, None, _agree(pred) or None, verb, rest)
+    if _LEAD_AT_START.match(text):  # no subject: "going to watch Iron Horizon"
+        pred, verb, rest = _predicate(text[0].lower() + text[1:])
+        return Phrasing(request, None, _agree(pred) or None, verb, rest)
+    if _is_gerund(text.split()[0]):  # no subject: "searching for laptops and likely to buy one"
+        return Phrasing(request, None, f"will be {text}")
+    subject, joiner, clause = _split_subject(text)
+    words = subject.split()
+    while words and words[0].lower() in _DETERMINERS:
+        words.pop(0)
+    while words and words[-1].lower().strip(",") in {"and", "or", "but", ""}:
+        words.pop()
+    subject = " ".join(words) or None
+    if not joiner or not clause:
+        return Phrasing(request, noun_phrase=subject)
+    if joiner == "whose":  # the clause already agrees with its own noun: keep it as written
+        return Phrasing(request, subject, f"'s {clause}")
+    if joiner in ("ing", "ed"):
+        return Phrasing(request, subject, f"will be {clause}")
+    pred, verb, rest = _predicate(clause)
+    return Phrasing(request, subject, _agree(pred) or None, verb, rest)
+
+
+def _bare(phrase: str) -> str:
+    words = phrase.split()
+    while words and words[0].lower() in _DETERMINERS | {"his", "her", "its", "your", "several", "one", "another"}:
+        words.pop(0)
+    return " ".join(words)
+
+
+def subject_sentence(subject: str) -> str:
+    """'high earners' -> 'The user is one of the high earners.'; a generic subject with a
+    qualifier ('users with an upcoming appointment') -> 'The user is someone with ...'."""
+    subject = re.split(r"[,:(]", subject)[0].strip()
+    words = subject.split()
+    if words and words[0].lower() in _GENERIC and len(words) > 1:
+        return f"The user is someone {' '.join(words[1:])}."
+    lead = []
+    for w in words:
+        if lead and (w.lower() in _PREP or _is_gerund(w)):
+            break
+        lead.append(w)
+    if any(_plural(w) for w in lead):
+        return f"The user is one of the {subject}."
+    return f"The user is {_article(subject)} {subject}."
+
+
+def template_sentences(request: str) -> list[str]:
+    """The request as written, then FIND-family sentences about one user: what the user will do,
+    what they did (the purchase family), what they searched for, the mini-programs they used, what
+    they clicked on, and who they are; each only where the request says enough to write it."""
+    request = " ".join(request.split())
+    p = parse(request)
+    out = [request]
+    if p.predicate:
+        pred = p.predicate
+        out.append(f"The user{'' if pred.startswith(chr(39)) else ' '}{pred}.")
+        if p.verb and p.verb.lower() != "be":
+            out.append(f"The user {_past_clause(p.verb, p.rest)}.")
+        elif p.verb and p.rest:
+            out.append(f"The user was {p.rest}.")
+        obj = p.object
+        if obj:
+            out.append(f"The user searched for {obj}.")
+            bare = _bare(obj)
+            if len(bare.split()) <= 4 and not re.search(r",|\b(?:of|for|with|from|to|in|on|at|by)\b", bare):
+                out.append(f"The user used the {bare} mini-programs.")
+            out.append(f"The user clicked on {obj}.")
+        if p.subject and p.subject.lower() not in _GENERIC:
+            out.append(subject_sentence(p.subject))
+    elif p.noun_phrase and p.noun_phrase.lower() not in _GENERIC:
+        np_ = p.noun_phrase
+        first = np_.split(",")[0]
+        if any(_is_person(w) for w in re.split(r"\s+", first) if w.lower() not in _PREP) and _plural(_head(first)):
+            out.append(subject_sentence(np_))
+        else:
+            out += [f"The user is interested in {np_}.", f"The user searched for {np_}.", f"The user clicked on {np_}."]
+    seen: set[str] = set()
+    return [s for s in out if not (s in seen or seen.add(s))]
+
+
+def future_sentence(request: str) -> str:
+    """One sentence about what the user will do (or is), for few-shot prompt tuning."""
+    sentences = template_sentences(request)
+    return sentences[1] if len(sentences) > 1 else f"The user is interested in {request.strip()}."
