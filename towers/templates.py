@@ -23,20 +23,26 @@ _CONTRACTIONS = [
     (r"\bhasn't\b", "has not"), (r"\bwouldn't\b", "would not"), (r"\bshouldn't\b", "should not"),
     (r"\bgonna\b", "going to"), (r"\bwanna\b", "want to"), (r"\bppl\b", "people"), (r"\bw/o\b", "without"),
     (r"\bw/", "with "), (r"\b(who|that|they|people)'ll\b", r"\1 will"), (r"\b(who|that|they)'d\b", r"\1 would"),
-    (r"\b(who|that|they)'ve\b", r"\1 have"), (r"\b(who|they)'re\b", r"\1 are"), (r"\b(who|that)'s\b", r"\1 is"),
+    (r"\b(who|that|they)'ve\b", r"\1 have"), (r"\b(who|they)'re\b", r"\1 are"),
+    (r"\bwho r\b", "who are"), (r"\bno longer\b", "no-longer"),
 ]
+# "who's been buying" is "who has", "who's buying" is "who is"; "who'd bought" is "who had"
+_S_OR_D = re.compile(r"\b(who|that)'(s|d)\s+((?:(?:never|already|just|recently|ever|not)\s+)*)(\S+)", re.I)
 _IMPERATIVE = re.compile(
-    r"^(?:(?:please|pls|hey|ok|so)[, ]+)?(?:(?:can|could) you |i (?:want|need|would like) (?:to )?|"
-    r"we (?:want|need) (?:to )?|help me )?(?:find|target|reach|show|get|give|list|select|identify|pull|grab|build|"
-    r"fetch|look(?:ing|in)? for|search for|segment)(?: me| us)?(?: an? (?:audience|list|segment) of)?(?: all)?"
-    r"(?: the)?\s+(?=\S)", re.IGNORECASE)
+    r"^(?:an? )?(?:list|audience|segment) of\s+|^find out\s+|^(?:(?:please|pls|hey|ok|so)[, ]+)?(?:(?:can|could) you |i(?:'m| am) |we(?:'re| are) |i (?:want|need|would like) "
+    r"(?:to )?|we (?:want|need) (?:to )?|help me |let's |let us )?(?:find(?! out)|(?-i:target)|reach|show|get|give|"
+    r"list|select|identify|pull|grab|build|fetch|need|look(?:ing|in)? (?:for|after)|after|search for|segment)"
+    r"(?: me| us)?(?: an? (?:audience|list|segment) of)?(?: all)?(?: the)?\s+(?=\S)|"
+    r"^(?:an? )?(?:list|audience|segment) of\s+|^(?:audience|segment|target|targets|who)\s*:\s*", re.IGNORECASE)
 _TAIL = re.compile(r"(?:,?\s*(?:(?:find|target|reach|get) (?:'em|them|those|these)|please|pls|thanks)|[?!.]+)\s*$", re.I)
 # where an exclusion starts ("..., excluding X", "... but not Y", "minus anyone who ..."): sentences
 # describe only what comes before it (exclusions are scored separately)
 _EXCLUSION = re.compile(
-    r"(?:,\s*|\s+)(?:excluding|except(?: for)?|but not|minus|other than|apart from|leav(?:e|ing) out|skip(?:ping)?|"
-    r"without (?:the )?(?:ones|those|anyone)|just not|(?:and )?not (?:the|at|with|already|those|anyone|any)\b|no \w+ "
-    r"(?:fans|shoppers|buyers|users|people|pls)|everything but|minus)\b.*$|,\s*not\b.*$", re.I)
+    r"(?:,\s*|\s+)(?:excluding|except(?: for)?|but not|minus|other than|apart from|leav(?:e|ing) out|"
+    r"(?<!to )(?<!will )(?<!never )(?<!who )skip(?:ping)? (?:the|anyone|those|all)|"
+    r"without (?:the )?(?:ones|those|anyone)|just not|(?<!are )(?<!is )(?<!do )(?<!does )(?<!have )(?<!has )(?<!did )(?<!was )(?<!were )(?<!will )"
+    r"(?:and )?not (?:the|at|with|already|those|anyone|any)\b|no \w+ (?:fans|shoppers|buyers|users|people|pls)|"
+    r"everything but)\b.*$|,\s*not\b.*$", re.I)
 _LEADING_EXCLUSION = re.compile(r"^(?:excluding|except|drop|skip|leave out|without)\b[^,]*,\s*(?:then\s+|and\s+)?", re.I)
 _DETERMINERS = {"a", "an", "the", "all", "any", "our", "my", "their", "those", "these", "some", "every", "each"}
 _GENERIC = {"user", "users", "people", "person", "persons", "customer", "customers", "folks", "folk", "anyone",
@@ -45,17 +51,28 @@ _GENERIC = {"user", "users", "people", "person", "persons", "customer", "custome
 _PERSON = _GENERIC | {"fans", "owners", "parents", "families", "households", "couples", "students", "kids", "members",
                       "seniors", "retirees", "pensioners", "victims", "addicts", "regulars", "commuters", "mums", "moms",
                       "dads", "adults", "teens", "men", "women", "children", "youth", "newbies", "junkies", "foodies",
+                      "homeowners", "rookies", "buddies", "grads", "mothers", "fathers", "grandparents", "singles",
+                      "newlyweds", "locals", "expats", "friends", "ladies", "boomers", "freelancers", "elderly",
                       "homes", "wallets", "patients", "guests", "pros", "vips", "professionals", "employees", "merchants",
                       "diners", "punters", "tenants", "fashionistas", "lot", "crowd", "gamers", "athletes", "millennials",
                       "warriors", "lovers", "pet", "cardholders"}
-_PERSON_SUFFIX = re.compile(r"(?:ers|ors|iors|ists|istas|ians|ants|ents|ees|ies|ites|ards)$")
+_PERSON_SUFFIX = re.compile(r"(?:ers|ors|ists|istas|ians|ants|ents|ees|goers)$")
+_THINGS = {"fryers", "dryers", "heaters", "printers", "computers", "speakers", "trainers", "sneakers", "blenders",
+           "routers", "monitors", "scooters", "containers", "stickers", "toasters", "mixers", "cleaners", "sellers",
+           "boosters", "filters", "chargers", "players", "controllers", "supplements", "instruments", "appliances",
+           "vouchers", "coupons", "offers", "orders", "transfers", "numbers", "papers", "covers", "stores", "centers",
+           "centres", "flowers", "members-only", "tickets", "events", "payments", "investments", "apartments",
+           "treatments", "ornaments", "garments", "equipments", "accessories", "groceries", "supplies", "batteries",
+           "stories", "movies", "series", "cookies", "rentals"}
 _MODALS = {"will", "would", "might", "may", "could", "can", "should", "must", "cannot", "shall"}
 _ADVERBS = {"just", "already", "recently", "never", "ever", "then", "finally", "still", "regularly", "often", "always",
             "usually", "sometimes", "also", "soon", "probably", "definitely", "actually", "really", "obsessively",
-            "frequently", "repeatedly", "newly", "eventually", "only", "mostly", "likely", "really", "actively"}
-_LEAD = (r"(?:(?:are|is|be|getting|get) )?(?:(?:very|most|more|highly|quite|really|fairly) )?(?P<neg>not |un)?"
+            "frequently", "repeatedly", "newly", "eventually", "only", "mostly", "likely", "actively", "currently",
+            "rarely", "seldom", "no-longer", "else"}
+_LEAD = (r"(?:(?:are|is|be|getting|get) )?(?:(?:very|most|more|highly|quite|really|fairly) )?(?P<neg>not |un|less |least )?"
          r"(?:likely|about|ready|set|going|planning|keen|eager|looking|bound|expected|poised|predicted|tipped|willing|"
-         r"sure|starting|preparing|trying) to\s+(?!(?:the|a|an|their|his|her|my|our|your|some)\b)")
+         r"sure|starting|preparing|trying) to\s+(?!(?:the|a|an|their|his|her|my|our|your|some)\b)"
+         r"(?!(?<=going to )[A-Z])(?!(?<=going to )\w+s\b)")
 _LEAD_AT_START = re.compile("^" + _LEAD, re.I)
 _LEAD_ANYWHERE = re.compile(r"(?:^|\s)" + _LEAD, re.I)
 _PREP = {"with", "without", "of", "in", "on", "at", "for", "from", "near", "outside", "inside", "over", "under", "who",
@@ -76,6 +93,11 @@ _IRREGULAR_PAST = {
     "stick": "stuck", "sweep": "swept", "lead": "led", "say": "said", "mean": "meant", "shoot": "shot",
     "sing": "sang", "speak": "spoke", "swing": "swung", "upset": "upset", "dig": "dug", "quit": "quit",
     "slide": "slid", "deal": "dealt", "become": "became", "undergo": "underwent", "overspend": "overspent",
+    "hide": "hid", "break": "broke", "freeze": "froze", "bid": "bid", "repay": "repaid", "rebuild": "rebuilt",
+    "prefer": "preferred", "admit": "admitted", "commit": "committed", "omit": "omitted", "refer": "referred",
+    "resell": "resold", "rebuy": "rebought", "prepay": "prepaid", "outgrow": "outgrew", "overpay": "overpaid",
+    "forgive": "forgave", "mistake": "mistook", "ring": "rang", "spin": "spun", "stink": "stank", "strike": "struck",
+    "tear": "tore", "bear": "bore", "bite": "bit", "shake": "shook", "arise": "arose", "oversleep": "overslept",
 }
 # common regular verbs, so that the second verb of "pack up and change address" is put in the past too
 _REGULAR = {"add", "apply", "ask", "book", "borrow", "browse", "call", "cancel", "change", "check", "clean", "click",
@@ -85,7 +107,9 @@ _REGULAR = {"add", "apply", "ask", "book", "borrow", "browse", "call", "cancel",
             "reserve", "return", "save", "search", "shop", "sign", "start", "stay", "stop", "stream", "subscribe",
             "switch", "tap", "top", "train", "transfer", "travel", "try", "upgrade", "use", "view", "visit", "wait",
             "want", "wash", "watch", "wire", "work", "register", "redeem", "refill", "claim", "donate", "adopt",
-            "attend", "hop", "cash", "finance", "study", "learn", "treat", "track", "grab", "list", "swap"}
+            "attend", "hop", "cash", "finance", "study", "learn", "treat", "track", "grab", "list", "swap", "deposit",
+            "abandon", "cook", "reorder", "love", "hike", "exceed", "proceed", "unlock", "unsubscribe", "activate",
+            "link", "post", "share", "rate", "review", "report", "request", "receive", "redeem", "refer", "sync"}
 _PAST_FORMS = set(_IRREGULAR_PAST.values()) | {"been", "gone", "done", "seen", "taken", "given", "eaten", "flown",
                                                "driven", "ridden", "were", "was"}
 _BE = {"is", "are", "am", "was", "were", "be"}
@@ -93,11 +117,11 @@ _AGREE = {"are": "is", "have": "has", "were": "was", "do": "does", "am": "is"}
 _PARTICLES = {"up", "out", "in", "into", "on", "for", "to", "off", "over", "back", "down", "away", "at", "with"}
 _NOT_OBJECTS = {"themselves", "it", "them", "one", "some", "more", "money", "victim", "that", "this", "there", "here",
                 "what", "how", "where", "when", "why", "whether", "if", "least", "most", "fit", "ready", "later",
-                "rather", "home"}
+                "rather", "home", "online", "offline", "abroad", "there", "here", "out", "back"}
 _CUT = re.compile(
     r"\s+(?:for the (?:very )?first time|again\b|more than|at least|several times|multiple times|many times|"
     r"\d+\s*(?:\+|x)?\s*times|soon\b|every\b|this (?:week|month|year)|next\b|over and over|repeatedly|regularly|"
-    r"within\b|in the (?:next|coming)|but\b|rather\b|instead\b|before\b|after\b|than\b|once\b|twice\b|or more\b|and then\b|to\b|"
+    r"within\b|in the (?:next|coming)|in (?:a|an|\d+|two|three|a few|a couple of) (?:days?|weeks?|months?|years?)\b|but\b|rather\b|instead\b|before\b|after\b|than\b|once\b|twice\b|or more\b|and then\b|to\b|"
     r"who\b|that\b|which\b|most days|each\b|(?:and|or) (?=(?:" + "|".join(sorted(_REGULAR | set(_IRREGULAR_PAST)))
     + r")\b)|$)|\s*[,;](?=\s)|\s+-\s", re.I)
 
@@ -105,6 +129,8 @@ _CUT = re.compile(
 def past_tense(verb: str) -> str:
     """'rent' -> 'rented', 'buy' -> 'bought', 'apply' -> 'applied', 'shop' -> 'shopped'."""
     low = verb.lower()
+    if verb.isupper() and len(verb) > 1:
+        return past_tense(low).upper()
     if low in _IRREGULAR_PAST:
         return _IRREGULAR_PAST[low]
     if low.endswith("e"):
@@ -116,18 +142,31 @@ def past_tense(verb: str) -> str:
     return verb + "ed"
 
 
+def _is_adverb(word: str) -> bool:
+    w = word.lower()
+    return w in _ADVERBS or (w.endswith("ly") and len(w) > 4 and w not in _NOT_ADVERBS)
+
+
+_NOT_ADVERBS = {"apply", "reply", "rely", "supply", "fly", "ally", "rally", "tally", "bully", "family", "italy", "jelly",
+                "belly", "holy", "early", "daily", "weekly", "monthly", "yearly", "only", "likely", "unlikely", "july",
+                "multiply", "comply", "resupply", "underlie", "re-apply", "reapply", "sully", "dally"}
+
+
 def _past_clause(verb: str, rest: str) -> str:
     """'pack', 'up and change address' -> 'packed up and changed address' (future adverbs dropped)."""
     rest = re.sub(r"\s*\b(?:soon|(?:in|within|over) the (?:next|coming)(?: (?:few|couple|\d+|two|three))?(?: of)? \w+|"
-                  r"next (?:week|month|year|quarter)|right now)\b", "", rest)
-    rest = re.sub(r"(\b(?:and|or|but)\s+|,\s*)(" + "|".join(sorted(_REGULAR | set(_IRREGULAR_PAST))) + r")\b",
+                  r"next \w+|right now|tonight|tomorrow|in (?:a|an|\d+|two|three|a few|a couple of) "
+                  r"(?:days?|weeks?|months?|years?|hours?))\b", "", rest)
+    rest = re.sub(r"(\b(?:and|or|but)\s+|,\s*)(" + "|".join(sorted(_REGULAR | set(_IRREGULAR_PAST))) + r"|[a-z]+(?="
+                  r"\s+(?:a|an|the|their|his|her|some|my|our)\b))\b(?=\s+(?!(?:at|in|on|with|from|of|and|or)\b)\w)",
                   lambda m: m.group(1) + past_tense(m.group(2)), rest)
     return f"{past_tense(verb)} {rest}".strip()
 
 
 def _is_past(word: str) -> bool:
     w = word.lower()
-    return w in _PAST_FORMS or (w.endswith("ed") and len(w) > 4 and w not in {"need", "feed", "seed", "speed", "bleed"})
+    return w in _PAST_FORMS or (w.endswith("ed") and len(w) > 3 and not w.endswith("eed") and w not in {"embed"}) or \
+        w in {"agreed", "freed", "guaranteed", "refereed"}
 
 
 def _is_gerund(word: str) -> bool:
@@ -147,6 +186,8 @@ def _plural(word: str) -> bool:
 
 def _is_person(word: str) -> bool:
     w = word.lower().strip(",'\"")
+    if w in _THINGS:
+        return False
     return w in _PERSON or bool(_PERSON_SUFFIX.search(w.split("-")[0] if w.endswith("-be") else w))
 
 
@@ -197,7 +238,7 @@ class Phrasing:
             m = re.search(r"\b(?:on|for|in|into)\s+(.+)", rest)
             rest = m.group(1) if m else rest
         words = rest.split()
-        while len(words) > 1 and words[0].lower() in _PARTICLES:
+        while len(words) > 1 and words[0].lower() in _PARTICLES | {"of", "by", "around", "through", "about"}:
             words = words[1:]
         while words and words[-1].lower() in _PARTICLES | {"a", "the", "their"}:
             words = words[:-1]
@@ -231,7 +272,7 @@ def _split_subject(text: str) -> tuple[str, str, str]:
         if not (_is_person(hw[i - 1]) or _plural(hw[i - 1])) or hw[i - 1].endswith(","):
             continue
         j = i
-        while j + 1 < len(hw) and hw[j].lower() in _ADVERBS:
+        while j + 1 < len(hw) and _is_adverb(hw[j]):
             j += 1
         if _is_gerund(hw[j]):
             return " ".join(hw[:i]), "ing", " ".join(hw[i:])
@@ -253,22 +294,29 @@ def _predicate(clause: str) -> tuple[str, str | None, str]:
         return _future(words)
     words = clause.split()
     adverbs = []
-    while len(words) > 1 and words[0].lower() in _ADVERBS:
-        adverbs.append(words.pop(0))
-    if not words:
-        return "", None, ""
+    while words and (_is_adverb(words[0]) or words[0].lower() in {"no-longer", "else"}):
+        adverbs.append(words.pop(0).replace("no-longer", "no longer"))
+    if not words or words[0].lower() in {"we", "i", "you", "they", "among"}:
+        return "", None, ""  # nothing left, or an inverted question ("who should we target")
     pre = "".join(a + " " for a in adverbs)
     first = words[0].lower()
     if first in _MODALS:
         rest = words[1:]
+        if not rest or rest[0].lower() in {"we", "i", "you", "they"}:
+            return "", None, ""
         if first == "will" and rest and rest[0].lower() != "not":
             inner = _LEAD_AT_START.match(" ".join(rest))
             if inner:
                 return _predicate(" ".join(rest))
             return _future(rest, pre)
         return f"{pre}{first} {' '.join(rest)}".strip(), None, ""
-    if first in _BE or first in {"have", "has", "do", "does"}:
+    if first in _BE or first in {"have", "has", "do", "does", "had"}:
         rest = " ".join(words[1:])
+        if not rest or words[1].lower() in {"we", "i", "you", "they"}:
+            return "", None, ""
+        if first in _BE and words[1:] and _plural(words[-1]) and not _is_gerund(words[1]) and not _is_past(words[1]) \
+                and words[1].lower() not in {"not", "into", "in", "on", "at", "from", "with", "due", "about", "likely"}:
+            return f"{pre}is one of the {_strip_det(rest)}", None, ""  # "who are Gold members"
         if first in _BE and _LEAD_AT_START.match(clause.split(None, len(adverbs))[-1]):
             return _predicate(clause.split(None, len(adverbs))[-1])
         return f"{pre}{_AGREE.get(first, first)} {rest}".strip(), None, ""
@@ -292,20 +340,40 @@ def _base(verb: str) -> str:
 def _future(words: list[str], pre: str = "") -> tuple[str, str | None, str]:
     """'will' + the words; the main verb is the first word after any adverbs ("will finally get")."""
     i = 0
-    while i + 1 < len(words) and words[i].lower() in _ADVERBS:
+    while i + 1 < len(words) and _is_adverb(words[i]):
         i += 1
+    if _is_adverb(words[i]) or words[i].lower() in {"we", "i", "you", "they"}:
+        return "", None, ""
     verb, rest = words[i], " ".join(words[i + 1:])
     return f"will {pre}{' '.join(words)}", (verb if i == 0 and not pre else None), rest
+
+
+def _s_or_d(which: str, word: str) -> str:
+    """"who's been" -> "has", "who's buying" -> "is", "who'd bought" -> "had", "who'd buy" -> "would"."""
+    participle = _is_past(word) or word.lower() in {"got", "gotten", "been", "had"}
+    if which.lower() == "s":
+        return "has" if participle and word.lower() != "been" or word.lower() in {"been", "got"} else "is"
+    return "had" if participle else "would"
+
+
+def _strip_det(phrase: str) -> str:
+    words = phrase.split()
+    while words and words[0].lower() in _DETERMINERS:
+        words.pop(0)
+    return " ".join(words)
 
 
 def _agree(predicate: str) -> str:
     """Coordinated verbs after 'but'/'and' agree with the singular subject ("never borrowed but
     are about to" -> "but is about to"; "does not own a car but keep reading" -> "but keeps")."""
+    if re.match(r"(?:\w+ )*?(?:will|would|might|may|could|can|should|must|cannot)\b", predicate):
+        return predicate
     predicate = re.sub(r"\b(but|and|or)\s+(are|have|were|do|am)\b", lambda m: f"{m.group(1)} {_AGREE[m.group(2)]}",
                        predicate)
     if re.match(r"(?:\w+ )?(?:has|does|is)\b", predicate):
         verbs = "|".join(sorted(_REGULAR | set(_IRREGULAR_PAST)))
-        predicate = re.sub(r"\b(but|and)\s+((?:also |still |then )?)(" + verbs + r")\b",
+        predicate = re.sub(r"\b(but|and)\s+((?:also |still |then )?)(" + verbs + r")\b(?=\s+(?!(?:at|in|on|with|from|of|"
+                           r"and|or)\b)\w)",
                            lambda m: f"{m.group(1)} {m.group(2)}{_third(m.group(3))}", predicate)
     return predicate
 
@@ -324,29 +392,41 @@ def _third(verb: str) -> str:
 
 def parse(request: str) -> Phrasing:
     """Split a request into its parts (see `Phrasing`)."""
-    text = " ".join(request.split())
+    text = " ".join(request.split()).replace("\u2019", "'").replace("\u2018", "'")
+    if not re.search(r"[A-Za-z]{2}", text):
+        return Phrasing(request)
+    text = _S_OR_D.sub(lambda m: f"{m.group(1)} {_s_or_d(m.group(2), m.group(4))} {m.group(3)}{m.group(4)}", text)
     for pat, rep in _CONTRACTIONS:
         text = re.sub(pat, rep, text, flags=re.IGNORECASE)
-    text = re.split(r"[?!;]\s|\s[-–—]\s|\.\s", text + " ")[0].strip()  # the first clause: exclusions follow
+    # the first clause (exclusions follow); "U.S." and "e.g." are not sentence ends
+    text = re.split(r"[?!;]\s|\s[-–—]\s|(?<![A-Z])(?<!\b[a-z])(?<!\be\.g)(?<!\bSt)(?<!\bDr)\.\s", text + " ")[0].strip()
     text = _EXCLUSION.sub("", _LEADING_EXCLUSION.sub("", text)).strip()
     text = _IMPERATIVE.sub("", _TAIL.sub("", text).strip()).strip(" ,")
-    if not text:
+    if re.match(r"(?:excluding|except|minus|without|not)\b", text, re.I):
+        return Phrasing(request)  # only an exclusion
+    text = re.sub(r"^(?:which|what|how many)\s+(?=\w+)", "", text, flags=re.I)
+    text = re.sub(r"^([\w-]+(?: [\w-]+){0,3}?) (are|is|will|would|might|could|may|have|has) ",
+                  lambda m: f"{m.group(1)} who {m.group(2)} " if _is_person(m.group(1).split()[-1]) and not re.search(
+                      r"\b(?:who|whose|that|which)\b", m.group(1), re.I) else m.group(0), text)
+    if not re.search(r"[A-Za-z]{2}", text) or text.lower() in {"me", "us", "target", "find", "people", "users"}:
         return Phrasing(request)
     low = text.lower()
-    opener = re.match(r"(?:any(?:one|body)|every(?:one|body)|those|whoever|who)\b\s*(?:who\b\s*)?", low)
-    if opener and (opener.group(0).strip().endswith("who") or low.startswith("whoever")):
+    opener = re.match(r"(?:any(?:one|body)|every(?:one|body)|those|whoever|who)\b\s*(?:who\b\s*)?(?:else\b\s*)?", low)
+    if opener and re.search(r"\bwho(?:ever)?\b", opener.group(0)):
         pred, verb, rest = _predicate(text[opener.end():])
         return Phrasing(request, None, _agree(pred) or None, verb, rest)
     if _LEAD_AT_START.match(text):  # no subject: "going to watch Iron Horizon"
         pred, verb, rest = _predicate(text[0].lower() + text[1:])
         return Phrasing(request, None, _agree(pred) or None, verb, rest)
-    if _is_gerund(text.split()[0]):  # no subject: "searching for laptops and likely to buy one"
-        return Phrasing(request, None, f"will be {text}")
+    first = text.split()[0]
+    if _is_gerund(first) and first[0].islower() and not any(
+            _is_person(w) for w in re.split(r"\s+", text)[1:4] if not _is_gerund(w)):
+        return Phrasing(request, None, f"will be {text}")  # no subject: "searching for laptops and likely to buy one"
     subject, joiner, clause = _split_subject(text)
     words = subject.split()
     while words and words[0].lower() in _DETERMINERS:
         words.pop(0)
-    while words and words[-1].lower().strip(",") in {"and", "or", "but", ""}:
+    while words and words[-1].lower().strip(",") in {"and", "or", "but", "", "who", "that", "which", "whose"}:
         words.pop()
     subject = " ".join(words) or None
     if not joiner or not clause:
@@ -375,10 +455,10 @@ def subject_sentence(subject: str) -> str:
         return f"The user is someone {' '.join(words[1:])}."
     lead = []
     for w in words:
-        if lead and (w.lower() in _PREP or _is_gerund(w)):
+        if lead and (w.lower() in _PREP or (_is_gerund(w) and (_plural(lead[-1]) or _is_person(lead[-1])))):
             break
         lead.append(w)
-    if any(_plural(w) for w in lead):
+    if any(_plural(w) for w in lead) or (lead and lead[-1].lower() in {"elderly", "young", "rich", "poor"}):
         return f"The user is one of the {subject}."
     return f"The user is {_article(subject)} {subject}."
 
@@ -390,6 +470,9 @@ def template_sentences(request: str) -> list[str]:
     request = " ".join(request.split())
     p = parse(request)
     out = [request]
+    if p.predicate and re.fullmatch(r"(?:\w+ )?(?:will|would|might|may|could|can|should|must|is|has|does|have|are|was|"
+                                    r"were|be|who|that|someone)(?: not)?", p.predicate):
+        p = Phrasing(request, p.subject, noun_phrase=p.subject)  # "users who are": nothing said after the verb
     if p.predicate:
         pred = p.predicate
         out.append(f"The user{'' if pred.startswith(chr(39)) else ' '}{pred}.")
