@@ -9,33 +9,32 @@ from pathlib import Path
 import pytest
 import yaml
 
-from targetbot.towers.templates import future_sentence, parse, past_tense, template_sentences
+from targetbot.towers.templates import future_sentence, parse, template_sentences
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("request_, expected", [
     # noun-phrase subjects with a clause
-    ("users likely to rent phones", ["The user will rent phones.", "The user rented phones.",
-                                     "The user searched for phones."]),
-    ("high earners who will book a holiday package", ["The user will book a holiday package.",
-                                                      "The user booked a holiday package.",
-                                                      "The user is one of the high earners."]),
+    ("users likely to rent phones", ["The user will rent phones.", "The user paid to rent phones.",
+                                     "The user searched for how to rent phones.",
+                                     "The user used mini-programs to rent phones.",
+                                     "The user clicked on an offer to rent phones."]),
+    ("high earners who will book a holiday package", ["The user will book a holiday package."]),
     ("families stocking up on nappies", ["The user will be stocking up on nappies.", "The user is one of the families."]),
     ("customers tricked by scam texts", ["The user will be tricked by scam texts."]),
     # a bare noun phrase
     ("boba addicts", ["The user is one of the boba addicts."]),
     ("NBA", ["The user is interested in NBA."]),
     # imperatives
-    ("find me users who will apply for a credit card", ["The user will apply for a credit card.",
-                                                        "The user applied for a credit card."]),
-    ("target commuters about to try the new e-bikes", ["The user will try the new e-bikes.",
-                                                       "The user is one of the commuters."]),
+    ("find me users who will apply for a credit card", ["The user will apply for a credit card."]),
+    ("target commuters about to try the new e-bikes", ["The user will try the new e-bikes."]),
     # questions
-    ("who's about to get phished?", ["The user will get phished.", "The user got phished."]),
+    ("who's about to get phished?", ["The user will get phished."]),
     ("who is due for an upgrade?", ["The user is due for an upgrade."]),
     # negations
     ("people who won't renew their plan", ["The user will not renew their plan."]),
+    ("parents who won't renew their plan", ["The user is one of the parents."]),
     ("customers who don't drive", ["The user does not drive."]),
     ("people who never borrowed before but are about to", ["The user never borrowed before but is about to."]),
     # whose, past and perfect clauses
@@ -51,15 +50,11 @@ def test_request_forms(request_, expected):
         assert s in sentences, (s, sentences)
 
 
-def test_past_tense():
-    assert [past_tense(v) for v in ("rent", "buy", "apply", "shop", "book", "use", "pay", "visit")] == [
-        "rented", "bought", "applied", "shopped", "booked", "used", "paid", "visited"]
-
-
 def test_parse_parts():
     p = parse("parents likely to sign up for the new Brightpath tutoring service")
-    assert (p.subject, p.verb, p.object) == ("parents", "sign", "the new Brightpath tutoring service")
-    assert parse("users likely to spend over 5,000 on tour packages").object == "tour packages"
+    assert (p.subject, p.verb, p.rest) == ("parents", "sign", "up for the new Brightpath tutoring service")
+    p = parse("users whose accounts are likely to be stolen")
+    assert (p.subject, p.predicate, p.verb) == ("users", "'s accounts are likely to be stolen", None)
     assert parse("repeat coffee buyers").noun_phrase == "repeat coffee buyers"
     assert future_sentence("people who will order bubble tea more than once") == \
         "The user will order bubble tea more than once."
@@ -209,6 +204,8 @@ def test_requests_written_to_break_the_rules(request_):
 
 def test_meaning_kept_in_hard_cases():
     assert "The user will not churn." in template_sentences("people less likely to churn")
+    # no sentence matches on the object alone: every family sentence keeps the verb
+    assert all("watch NBA games" in s for s in template_sentences("users likely to watch NBA games"))
     assert "The user has never used our app." in template_sentences("anyone who's never used our app")
     assert "The user is interested in gift cards." in template_sentences("gift cards")  # not people
     assert all("Bali" not in s or "going to Bali" in s for s in template_sentences("people who are going to Bali"))
