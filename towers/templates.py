@@ -29,7 +29,8 @@ _CONTRACTIONS = [
 # "who's been buying" is "who has", "who's buying" is "who is"; "who'd bought" is "who had"
 _S_OR_D = re.compile(r"\b(who|that)'(s|d)\s+((?:(?:never|already|just|recently|ever|not)\s+)*)(\S+)", re.I)
 _IMPERATIVE = re.compile(
-    r"^(?:an? )?(?:list|audience|segment) of\s+|^find out\s+|^(?:(?:please|pls|hey|ok|so)[, ]+)?(?:(?:can|could) you |i(?:'m| am) |we(?:'re| are) |i (?:want|need|would like) "
+    r"^find out\s+|^(?:(?:please|pls|hey|ok|so)[, ]+)?(?:(?:can|could) you |i(?:'m| am) |we(?:'re| are) |"
+    r"i (?:want|need|would like) "
     r"(?:to )?|we (?:want|need) (?:to )?|help me |let's |let us )?(?:find(?! out)|(?-i:target)|reach|show|get|give|"
     r"list|select|identify|pull|grab|build|fetch|need|look(?:ing|in)? (?:for|after)|after|search for|segment)"
     r"(?: me| us)?(?: an? (?:audience|list|segment) of)?(?: all)?(?: the)?\s+(?=\S)|"
@@ -55,7 +56,7 @@ _PERSON = _GENERIC | {"fans", "owners", "parents", "families", "households", "co
                       "newlyweds", "locals", "expats", "friends", "ladies", "boomers", "freelancers", "elderly",
                       "homes", "wallets", "patients", "guests", "pros", "vips", "professionals", "employees", "merchants",
                       "diners", "punters", "tenants", "fashionistas", "lot", "crowd", "gamers", "athletes", "millennials",
-                      "warriors", "lovers", "pet", "cardholders"}
+                      "warriors", "lovers", "cardholders"}
 _PERSON_SUFFIX = re.compile(r"(?:ers|ors|ists|istas|ians|ants|ents|ees|goers)$")
 _THINGS = {"fryers", "dryers", "heaters", "printers", "computers", "speakers", "trainers", "sneakers", "blenders",
            "routers", "monitors", "scooters", "containers", "stickers", "toasters", "mixers", "cleaners", "sellers",
@@ -127,7 +128,7 @@ def _is_adverb(word: str) -> bool:
 
 _NOT_ADVERBS = {"apply", "reply", "rely", "supply", "fly", "ally", "rally", "tally", "bully", "family", "italy", "jelly",
                 "belly", "holy", "early", "daily", "weekly", "monthly", "yearly", "only", "likely", "unlikely", "july",
-                "multiply", "comply", "resupply", "underlie", "re-apply", "reapply", "sully", "dally"}
+                "multiply", "comply", "resupply", "reapply", "sully", "dally"}
 
 
 def _is_past(word: str) -> bool:
