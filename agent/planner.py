@@ -223,6 +223,18 @@ def phrasing_of(text: str) -> str:
     return words[:MAX_PHRASING_CHARS] or text[:MAX_PHRASING_CHARS]
 
 
+def broader_exclusions(plan: TargetingPlan) -> list[str]:
+    """Exclusions that are a broader kind of something the plan targets ("insurance" beside
+    "home insurance", read from "never insured their home but about to"): excluding them would
+    exclude the target's own doers, so they go."""
+    def words(x: str) -> set[str]:
+        return set(re.findall(r"[a-z0-9]+", x.lower()))
+
+    targets = [words(t) for t in plan.entities()]
+    targets += [words(w) for d in plan.demands for w in (getattr(d, "words", None) or [])]
+    return [e for e in plan.exclude if any(words(e) and words(e) < t for t in targets)]
+
+
 def words_only_plan(text: str) -> TargetingPlan:
     """The plan used when the rewriter returns no valid plan: one search demand on the request's
     core phrase (EGL matches it to entities as it can) and the words for FIND. It can call no tool
@@ -339,6 +351,9 @@ class Planner:
         if plan.exclude and not NEGATION.search(text):
             info["dropped_exclusions"] = list(plan.exclude)
             update["exclude"] = []
+        elif broader := broader_exclusions(plan):
+            info["dropped_exclusions"] = broader
+            update["exclude"] = [e for e in plan.exclude if e not in broader]
         if grounded:
             update["seed_entities"] = list(plan.seed_entities) + grounded
             info["grounded_seed_entities"] = grounded
