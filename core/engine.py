@@ -68,6 +68,18 @@ class RayEngine:
                                                                                        batch_format="numpy")
 
 
+def collect(engine, fn: BatchFn, n_batches: int, progress: Callable[[int], None] | None = None
+            ) -> dict[str, np.ndarray]:
+    """Every batch's columns, concatenated in one dict (for outputs small enough to gather, such as
+    the non-zeros of a sparse matrix); `engine` None is this process. `progress(k)` after the k-th."""
+    parts = []
+    for k, cols in enumerate((engine or LocalEngine()).map_batches(fn, range(n_batches)), 1):
+        parts.append(cols)
+        if progress:
+            progress(k)
+    return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+
+
 def make_engine(name: str = "local", address: str | None = None):
     if name == "local":
         if address:

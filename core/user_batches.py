@@ -59,7 +59,7 @@ class UserBatches:
     batch_users: int
 
     def __len__(self) -> int:
-        return max(1, -(-len(self.users) // self.batch_users))
+        return n_batches(len(self.users), self.batch_users)
 
     def bounds(self, b: int) -> tuple[int, int]:
         return b * self.batch_users, min(len(self.users), (b + 1) * self.batch_users)
@@ -95,11 +95,11 @@ class UserBatches:
         """The batches of the current data, written on first use (one pass over the events)."""
         if batch_users < 1:
             raise TargetbotError("batch_users must be at least 1")
-        root = ws.artifacts_dir / STAGE / f"{events_fingerprint(ws)}-b{batch_users}"
-        users = _users(ws)
+        current = events_fingerprint(ws)
+        root = ws.artifacts_dir / STAGE / f"{current}-b{batch_users}"
+        users = profile_users(ws)
         if (root / MANIFEST).is_file():
             return cls(root, users, batch_users)
-        current = events_fingerprint(ws)
         for old in (ws.artifacts_dir / STAGE).glob("*-b*"):  # batches of older data are never read again
             if old.is_dir() and not old.name.startswith((".", current)):
                 import shutil
@@ -110,7 +110,7 @@ class UserBatches:
             n = _partition(ws, users, batch_users, tmp, progress)
             write_parquet(tmp / "users.parquet", pd.DataFrame({"user_id": users.astype(str)}))
             write_json(tmp / MANIFEST, {"format": FORMAT, "users": len(users), "batch_users": batch_users,
-                                        "batches": max(1, -(-len(users) // batch_users)), "events": n})
+                                        "batches": n_batches(len(users), batch_users), "events": n})
         return cls(root, users, batch_users)
 
 
@@ -131,7 +131,13 @@ def concat_batches(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _users(ws: Workspace) -> pd.Index:
+def n_batches(n_users: int, batch_users: int) -> int:
+    """How many batches `n_users` make (at least one, so that an empty workspace has a file)."""
+    return max(1, -(-n_users // batch_users))
+
+
+def profile_users(ws: Workspace) -> pd.Index:
+    """Every user id of the profiles table, as strings in profile order (a user's index)."""
     ids = ws.read_table("profiles", ["user_id"])["user_id"].astype(str)
     users = pd.Index(ids, name="user_id")
     if not users.is_unique:
@@ -159,7 +165,7 @@ def _partition(ws: Workspace, users: pd.Index, batch_users: int, out: Path, prog
         pf = pq.ParquetFile(path)
     except Exception as e:  # pyarrow raises many types for a corrupt file
         raise DataError(f"{path}: not a readable Parquet file ({e.__class__.__name__}: {str(e)[:120]})") from None
-    n_batches = max(1, -(-len(users) // batch_users))
+    count = n_batches(len(users), batch_users)
     spill = out / "spill"
     spill.mkdir()
     writers: dict[int, pq.ParquetWriter] = {}
@@ -190,7 +196,7 @@ def _partition(ws: Workspace, users: pd.Index, batch_users: int, out: Path, prog
     if not writers:
         raise DataError(f"{path}: no event belongs to a user of the profiles table")
     schema = pq.read_schema(spill / f"{min(writers)}.parquet")
-    for b in range(n_batches):  # sort each batch by (user, time): one batch in memory at a time
+    for b in range(count):  # sort each batch by (user, time): one batch in memory at a time
         src = spill / f"{b}.parquet"
         if src.exists():
             df = pq.read_table(src).to_pandas()

@@ -229,7 +229,7 @@ def user_incidence(ub: UserBatches, windows: list[str], state: PreferenceState,
     """`batch_user_entities` over every batch, on `engine` (core.engine: this process by default, or
     Ray): (ids of the users with mentions, in profile order; their incidence in blocks of
     `block_users` rows; mentions per entity)."""
-    from targetbot.core.engine import LocalEngine
+    from targetbot.core.engine import collect
 
     def one(b: int) -> dict[str, np.ndarray]:
         ids, inc, _ = batch_user_entities(ub.read(b, columns=["ts", state.column], windows=windows),
@@ -238,11 +238,7 @@ def user_incidence(ub: UserBatches, windows: list[str], state: PreferenceState,
         return {"user": ub.users.get_indexer(ids)[coo.row].astype(np.int64), "entity": coo.col.astype(np.int32),
                 "count": coo.data.astype(np.float32)}
 
-    parts = []
-    for i, cols in enumerate((engine or LocalEngine()).map_batches(one, range(len(ub)))):
-        parts.append(cols)
-        _say(progress, f"graph: user entities, batch {i + 1}/{len(ub)}")
-    nz = {k: np.concatenate([p[k] for p in parts]) for k in ("user", "entity", "count")}
+    nz = collect(engine, one, len(ub), lambda k: _say(progress, f"graph: user entities, batch {k}/{len(ub)}"))
     users, rank = np.unique(nz["user"], return_inverse=True)  # positions: profile order
     incidence = sparse.csr_matrix((nz["count"], (rank, nz["entity"])), shape=(len(users), state.n_entities))
     counts = np.bincount(nz["entity"], weights=nz["count"], minlength=state.n_entities).astype(np.int64)

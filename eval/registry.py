@@ -105,7 +105,9 @@ class EvalContext:
 def sample_users(ws: Workspace, n: int, seed: int = 0) -> pd.Index | None:
     """Up to `n` evaluation and `n` training users, drawn with `seed`, in profile order (None: the
     workspace has no more than that: everyone is evaluated)."""
-    ids = pd.Index(ws.read_table("profiles", ["user_id"])["user_id"].astype(str), name="user_id")
+    from targetbot.core.user_batches import profile_users
+
+    ids = profile_users(ws)
     split = ws.user_split(pd.Series(ids)).to_numpy()
     if (split == "eval").sum() <= n and (split == "train").sum() <= n:
         return None

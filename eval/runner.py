@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Callable
 
@@ -143,16 +144,28 @@ def scenario_split(name: str, sources=None) -> str:
     import hashlib
     from pathlib import Path
 
+    for src in sources or []:
+        split = _recorded_splits(str(Path(src) / SPLITS_FILE)).get(name)
+        if split is not None:
+            return split
+    return "dev" if int(hashlib.sha256(name.encode()).hexdigest(), 16) % 2 == 0 else "test"
+
+
+@functools.lru_cache(maxsize=8)
+def _recorded_splits(path: str) -> dict[str, str]:
+    """A splits.yaml as scenario name -> split (empty when there is none), read once per run."""
+    from pathlib import Path
+
     import yaml
 
-    for src in sources or []:
-        f = Path(src) / SPLITS_FILE
-        if f.is_file():
-            splits = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
-            for split, names in splits.items():
-                if name in (names or []):
-                    return split
-    return "dev" if int(hashlib.sha256(name.encode()).hexdigest(), 16) % 2 == 0 else "test"
+    f = Path(path)
+    if not f.is_file():
+        return {}
+    out: dict[str, str] = {}
+    for split, names in (yaml.safe_load(f.read_text(encoding="utf-8")) or {}).items():
+        for n in names or []:
+            out.setdefault(n, split)  # a name listed twice keeps its first split
+    return out
 
 
 def scenario_paths(sources) -> list:

@@ -45,7 +45,7 @@ import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 
 from targetbot.core.atomic import atomic_path, write_json
-from targetbot.core.engine import LocalEngine
+from targetbot.core.engine import collect
 from targetbot.core.user_batches import UserBatches, user_index
 from targetbot.core.workspace import Workspace
 from targetbot.towers.config import ForecastConfig
@@ -142,14 +142,8 @@ class ForecastData:
                     "col": np.r_[x.col, share.col].astype(np.int32),
                     "value": np.r_[x.data, share.data].astype(np.float32)}
 
-        parts, done = [], 0
-        for cols in (engine or LocalEngine()).map_batches(features, range(len(batches))):
-            parts.append(cols)
-            done += 1
-            if progress:
-                progress(f"forecast features: batch {done}/{len(batches)}")
-        nz = {k: np.concatenate([c[k] for c in parts]) for k in parts[0]}
-        del parts
+        nz = collect(engine, features, len(batches),
+                     progress and (lambda k: progress(f"forecast features: batch {k}/{len(batches)}")))
 
         def matrix(part: int, width: int) -> sp.csr_matrix:
             m = nz["part"] == part

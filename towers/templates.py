@@ -111,6 +111,9 @@ _REGULAR = {"add", "apply", "ask", "book", "borrow", "browse", "call", "cancel",
             "attend", "hop", "cash", "finance", "study", "learn", "treat", "track", "grab", "list", "swap", "deposit",
             "abandon", "cook", "reorder", "love", "hike", "exceed", "proceed", "unlock", "unsubscribe", "activate",
             "link", "post", "share", "rate", "review", "report", "request", "receive", "redeem", "refer", "sync"}
+# a known verb after "but"/"and", followed by a word that is not a preposition: a second verb
+_SECOND_VERB = re.compile(r"\b(but|and)\s+((?:also |still |then )?)(" + "|".join(sorted(_REGULAR | set(_IRREGULAR_PAST)))
+                          + r")\b(?=\s+(?!(?:at|in|on|with|from|of|and|or)\b)\w)")
 _PAST_FORMS = set(_IRREGULAR_PAST.values()) | {"been", "gone", "done", "seen", "taken", "given", "eaten", "flown",
                                                "driven", "ridden", "were", "was"}
 _BE = {"is", "are", "am", "was", "were", "be"}
@@ -308,10 +311,7 @@ def _agree(predicate: str) -> str:
     predicate = re.sub(r"\b(but|and|or)\s+(are|have|were|do|am)\b", lambda m: f"{m.group(1)} {_AGREE[m.group(2)]}",
                        predicate)
     if re.match(r"(?:\w+ )?(?:has|does|is)\b", predicate):
-        verbs = "|".join(sorted(_REGULAR | set(_IRREGULAR_PAST)))
-        predicate = re.sub(r"\b(but|and)\s+((?:also |still |then )?)(" + verbs + r")\b(?=\s+(?!(?:at|in|on|with|from|of|"
-                           r"and|or)\b)\w)",
-                           lambda m: f"{m.group(1)} {m.group(2)}{_third(m.group(3))}", predicate)
+        predicate = _SECOND_VERB.sub(lambda m: f"{m.group(1)} {m.group(2)}{_third(m.group(3))}", predicate)
     return predicate
 
 
@@ -360,9 +360,7 @@ def parse(request: str) -> Phrasing:
             _is_person(w) for w in re.split(r"\s+", text)[1:4] if not _is_gerund(w)):
         return Phrasing(request, None, f"will be {text}")  # no subject: "searching for laptops and likely to buy one"
     subject, joiner, clause = _split_subject(text)
-    words = subject.split()
-    while words and words[0].lower() in _DETERMINERS:
-        words.pop(0)
+    words = _strip_det(subject).split()
     while words and words[-1].lower().strip(",") in {"and", "or", "but", "", "who", "that", "which", "whose"}:
         words.pop()
     subject = " ".join(words) or None
