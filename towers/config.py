@@ -139,6 +139,8 @@ class ForecastConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     margin: float = Field(0.12, ge=0, description="Future texts within this cosine of the best match count as the "
                           "same behaviour.")
+    written_weight: float = Field(0.6, ge=0, le=1, description="A text's match to a request: this weight on the "
+                                  "request as written, the rest on its best template sentence.")
     category_lift: float = Field(0.2, ge=0, description="How far a text's event category may raise its match "
                                  "(0 = texts only).")
     max_texts: int = Field(200, ge=1, description="At most this many matched future texts.")
@@ -166,16 +168,30 @@ class ForecastConfig(BaseModel):
         return hashlib.sha256(blob.encode()).hexdigest()[:10]
 
 
+class ProfilePriorConfig(BaseModel):
+    """The profile term of a request's subject (towers/profile_prior.py); scoring time only."""
+
+    model_config = ConfigDict(extra="forbid")
+    weight: float = Field(1.0, ge=0, description="z-weight of the matched profile values (0 = off).")
+    min_similarity: float = Field(0.45, ge=-1, le=1, description="A column description the subject is at least "
+                                  "this close to (cosine) ...")
+    margin: float = Field(0.1, ge=0, description="... and this much closer than to the column's next description.")
+    max_values: int = Field(30, ge=2, description="Categorical columns with more distinct values are not described.")
+
+
 class FindConfig(BaseModel):
     """Settings of zero-shot and few-shot `find`, read from WS/find.yaml (every key optional):
 
         forecast:
           margin: 0.15
+        profile:
+          weight: 0.5
         tower_exclusion_weight: 0.5
     """
 
     model_config = ConfigDict(extra="forbid")
     forecast: ForecastConfig = Field(default_factory=ForecastConfig)
+    profile: ProfilePriorConfig = Field(default_factory=ProfilePriorConfig)
     tower_exclusion_weight: float = Field(0.5, ge=0, description="Tower scorer: score = sim(demand) - w * "
                                           "sim(exclusions).")
 

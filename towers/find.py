@@ -12,6 +12,10 @@ Two scorers (`ZeroShot(bundle, encode, scorer=...)`; settings in WS/find.yaml, `
   proper); the only scorer the faiss index serves, so `--top-k` / `--threshold` use the index
   with it.
 
+Who the request describes ("high earners who ...": `Query.subject`) is read against the profile
+table and added to either scorer's scores (towers/profile_prior.py); `Scored.profile` says what it
+took.
+
 Decision rule (no labels needed). Forecast scores: the top N users, N = the number of users the
 forecaster expects to do the matched behaviour (sum of its probabilities). Tower scores: a
 two-component Gaussian mixture is fitted to the score distribution; users whose posterior of
@@ -22,7 +26,7 @@ separated upper group (its weight > 1/2), the rule falls back to mean + 2 standa
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
@@ -32,11 +36,12 @@ from sklearn.mixture import GaussianMixture
 from targetbot.core.errors import TargetbotError
 from targetbot.towers.bundle import Bundle
 from targetbot.towers.config import FindConfig
-from targetbot.towers.templates import template_sentences
+from targetbot.towers.templates import parse, template_sentences
 from targetbot.towers.text_tower import PromptLearner
 
 if TYPE_CHECKING:
     from targetbot.towers.forecast import Forecast
+    from targetbot.towers.profile_prior import ProfileMatch, ProfilePrior
 
 SCORERS = ("forecast", "tower")
 _LEAD = re.compile(r"^(find |target |select |show me |get me |give me )?(all )?(the )?(users?|people|customers?|persons?|"
@@ -70,6 +75,7 @@ def decision_threshold(scores: np.ndarray, seed: int = 0) -> float:
 class Query:
     sentences: list[str]
     exclude: list[str]
+    subject: str | None = None  # who the request describes ("high earners"): read against the profiles
 
     @classmethod
     def from_demand(cls, demand: str | list[str], exclude: list[str] | None = None, templates: bool = True) -> "Query":
@@ -81,7 +87,8 @@ class Query:
             if len(d) > 2000:
                 raise TargetbotError(f"demand sentence too long ({len(d)} characters; at most 2000)")
         sentences = [s for d in items for s in (template_sentences(d) if templates else [d])]
-        return cls(sentences, [e.strip() for e in (exclude or []) if e.strip()])
+        subject = parse(items[0]).subject if templates else None
+        return cls(sentences, [e.strip() for e in (exclude or []) if e.strip()], subject)
 
 
 @dataclass
@@ -91,6 +98,7 @@ class Scored:
 
     scores: np.ndarray
     forecast: "Forecast | None" = None  # the demand's own forecast (exclusions not subtracted)
+    profile: "list[ProfileMatch]" = field(default_factory=list)  # profile descriptions the subject took
 
     @property
     def scorer(self) -> str:
@@ -135,6 +143,7 @@ class ZeroShot:
         self.config = config or FindConfig()
         self.text = bundle.text_tower()
         self._forecaster = None
+        self._profile_prior = None
 
     def forecaster(self):
         if self._forecaster is None:
@@ -143,6 +152,16 @@ class ZeroShot:
             f = self.config.forecast
             self._forecaster = ForecastScorer(self.bundle.forecast_data(f), self.encode, f)
         return self._forecaster
+
+    def profile_prior(self) -> "ProfilePrior":
+        if self._profile_prior is None:
+            from targetbot.towers.profile_prior import ProfilePrior
+
+            profiles = self.bundle.ws.user_profiles().set_index("user_id")
+            profiles.index = profiles.index.astype(str)
+            self._profile_prior = ProfilePrior(profiles.reindex(self.bundle.users.astype(str)), self.encode,
+                                               self.config.profile)
+        return self._profile_prior
 
     def query_vector(self, sentences: list[str], prompt: PromptLearner | None = None) -> np.ndarray:
         v = self.text.embed(sentences, prompt=prompt).mean(0)
@@ -153,15 +172,18 @@ class ZeroShot:
               seeds: tuple[np.ndarray, np.ndarray] | None = None) -> Scored:
         """Every user's score with what produced it. `seeds`: (positive rows, negative rows) of
         labelled seed users, which the forecast scorer adds as weighted examples (few-shot)."""
+        matches = self.profile_prior().matches(query.subject) if query.subject and self.config.profile.weight else []
         if self.scorer == "forecast" and prompt is None:  # a tuned prompt lives in the text tower
             answer = self.forecaster().answer(query.sentences, query.exclude, seeds)
             if answer is not None:
-                return Scored(answer[0], answer[1])
+                return Scored(self.profile_prior().apply(answer[0], matches) if matches else answer[0], answer[1], matches)
         emb = self.bundle.embeddings("fused")
         s = np.asarray(emb @ self.query_vector(query.sentences, prompt))
         if query.exclude:
             s = s - self.config.tower_exclusion_weight * np.asarray(emb @ self.query_vector(query.exclude))
-        return Scored(s)
+        if matches:
+            s = self.profile_prior().apply(s, matches)
+        return Scored(s, profile=matches)
 
     def scores(self, query: Query, prompt: PromptLearner | None = None,
                seeds: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
@@ -173,7 +195,8 @@ class ZeroShot:
         """The selected users, best first. Explicit `top_k` / `threshold` go through the faiss
         index (k-NN / range search); otherwise every score is computed for the decision rule."""
         ids = self.bundle.users.to_numpy()
-        if (top_k is not None or threshold is not None) and not query.exclude and self.scorer == "tower" and seeds is None:
+        indexed = (top_k is not None or threshold is not None) and not query.exclude and self.scorer == "tower"
+        if indexed and seeds is None and not (query.subject and self.profile_prior().matches(query.subject)):
             from targetbot.towers.index import range_search, search
 
             q = self.query_vector(query.sentences, prompt)

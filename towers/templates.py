@@ -424,6 +424,23 @@ def template_sentences(request: str) -> list[str]:
     return [s for s in out if not (s in seen or seen.add(s))]
 
 
+FAMILY_LEAD = "The user "
+
+
+def demand_groups(sentences: list[str]) -> list[list[int]]:
+    """Which sentences were written from which request: a sentence as a marketer wrote it opens a
+    group and the family sentences `template_sentences` wrote from it (they open with "The user ")
+    follow it; a family sentence with no request before it is a group of its own. Scorers weigh a
+    request's own words against its best family sentence within a group, and take the best group."""
+    groups: list[list[int]] = []
+    for i, s in enumerate(sentences):
+        if s.startswith(FAMILY_LEAD) and groups and not sentences[groups[-1][0]].startswith(FAMILY_LEAD):
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
 def future_sentence(request: str) -> str:
     """One sentence about what the user will do (or is), for few-shot prompt tuning."""
     sentences = template_sentences(request)
