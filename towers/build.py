@@ -107,10 +107,15 @@ def build_towers(ws: Workspace, models: ModelSource, profile: str = "quick", for
 
     write_bundle(ws, key, cfg, meta, batches.users, tower, text, p.codec, p.item_vocab, embed_and_index, finish)
     p = None  # the training sample's inputs: not needed past here
-    if forecast:  # the forecast scorer's features, so the first `find` does not build them
+    if forecast:  # the forecast scorer's features and the anchor towers, so the first `find` does not build them
         t = time.perf_counter()
-        Bundle.load(ws, settings, key).forecast_data(FindConfig.for_workspace(ws.root).forecast, batches, say, engine)
+        find_config = FindConfig.for_workspace(ws.root)
+        built = Bundle.load(ws, settings, key)
+        built.forecast_data(find_config.forecast, batches, say, engine)
         meta["timings_s"]["forecast_features"] = round(time.perf_counter() - t, 2)
+        t = time.perf_counter()
+        built.anchor_tower(find_config, models.text_encoder().encode, say)
+        meta["timings_s"]["anchor_towers"] = round(time.perf_counter() - t, 2)
     return {"status": "built", "bundle": key, "timings_s": meta["timings_s"], "log": log,
             "users_per_second": meta["users_per_second"]}
 

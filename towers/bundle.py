@@ -27,7 +27,7 @@ from targetbot.core.atomic import atomic_path, write_text
 from targetbot.core.config import Settings
 from targetbot.core.errors import TargetbotError
 from targetbot.core.workspace import Workspace
-from targetbot.towers.config import ForecastConfig, TowerConfig
+from targetbot.towers.config import FindConfig, ForecastConfig, TowerConfig
 from targetbot.towers.index import load_index
 from targetbot.towers.inputs import ProfileCodec
 from targetbot.towers.text_tower import TextTower
@@ -207,6 +207,26 @@ class Bundle:
                                           min_users=config.min_users, progress=progress, engine=engine)
                 data.save(path)
             self._cache[key] = data
+        return self._cache[key]
+
+    def anchor_tower(self, config: FindConfig, encode, progress=None):
+        """The anchor towers (towers/anchors.py): built with the towers (or on first use), kept in the
+        bundle under the key of the anchors and the forecast settings they were taught with."""
+        key = f"anchors-{config.anchors.data_key(config.forecast)}"
+        if key not in self._cache:
+            from targetbot.towers.anchors import AnchorTower
+
+            path = self.root / key
+            if (path / "anchors.json").exists():
+                tower = AnchorTower.load(path)
+            else:
+                from targetbot.towers.forecast import ForecastScorer
+
+                scorer = ForecastScorer(self.forecast_data(config.forecast, progress=progress), encode, config.forecast)
+                tower = AnchorTower.build(scorer, config.anchors, progress=progress)
+                tower.save(path)
+                tower = AnchorTower.load(path)
+            self._cache[key] = tower
         return self._cache[key]
 
     @property

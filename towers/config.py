@@ -168,6 +168,24 @@ class ForecastConfig(BaseModel):
         return hashlib.sha256(blob.encode()).hexdigest()[:10]
 
 
+class AnchorConfig(BaseModel):
+    """Anchor towers (towers/anchors.py): the forecast scorer distilled over `count` anchor demands."""
+
+    model_config = ConfigDict(extra="forbid")
+    count: int = Field(1000, ge=1, description="Anchor demands (future behaviour texts) the forecaster answers "
+                       "at build time; the user embedding's width.")
+    temperature: float = Field(0.05, gt=0, description="Softmax temperature of a demand's weights over the anchors "
+                               "(scoring time).")
+    min_users: int = Field(10, ge=1, description="An anchor text at least this many training users did.")
+    seed: int = 0
+
+    def data_key(self, forecast: ForecastConfig) -> str:
+        """What the stored anchor embeddings depend on: the anchors and every forecast setting."""
+        blob = json.dumps({"count": self.count, "min_users": self.min_users, "seed": self.seed,
+                           "forecast": forecast.model_dump(mode="json"), "data": forecast.data_key()}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:10]
+
+
 class ProfilePriorConfig(BaseModel):
     """The profile term of a request's subject (towers/profile_prior.py); scoring time only."""
 
@@ -192,6 +210,7 @@ class FindConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     forecast: ForecastConfig = Field(default_factory=ForecastConfig)
     profile: ProfilePriorConfig = Field(default_factory=ProfilePriorConfig)
+    anchors: AnchorConfig = Field(default_factory=AnchorConfig)
     tower_exclusion_weight: float = Field(0.5, ge=0, description="Tower scorer: score = sim(demand) - w * "
                                           "sim(exclusions).")
 

@@ -11,6 +11,9 @@ Two scorers (`ZeroShot(bundle, encode, scorer=...)`; settings in WS/find.yaml, `
 * `tower`: cosine between the aligned user embedding and the text tower's demand vector (FIND
   proper); the only scorer the faiss index serves, so `--top-k` / `--threshold` use the index
   with it.
+* `anchors`: the forecaster distilled into an inner product (towers/anchors.py): every user's
+  forecasts of a thousand anchor behaviours, weighted by the demand's match to each; no fit per
+  query.
 
 Who the request describes ("high earners who ...": `Query.subject`) is read against the profile
 table and added to either scorer's scores (towers/profile_prior.py); `Scored.profile` says what it
@@ -36,14 +39,14 @@ from sklearn.mixture import GaussianMixture
 from targetbot.core.errors import TargetbotError
 from targetbot.towers.bundle import Bundle
 from targetbot.towers.config import FindConfig
-from targetbot.towers.templates import parse, template_sentences
+from targetbot.towers.templates import demand_groups, parse, template_sentences
 from targetbot.towers.text_tower import PromptLearner
 
 if TYPE_CHECKING:
     from targetbot.towers.forecast import Forecast
     from targetbot.towers.profile_prior import ProfileMatch, ProfilePrior
 
-SCORERS = ("forecast", "tower")
+SCORERS = ("forecast", "tower", "anchors")
 _LEAD = re.compile(r"^(find |target |select |show me |get me |give me )?(all )?(the )?(users?|people|customers?|persons?|"
                    r"individuals?|parents?|owners?|fans?)( whose| who(?:'ll|'d|'re)?| that)?"
                    r"( are| is| will| would| might| may| could| can)?"
@@ -163,6 +166,13 @@ class ZeroShot:
                                                self.config.profile)
         return self._profile_prior
 
+    def anchor_scores(self, sentences: list[str]) -> np.ndarray:
+        tower = self.bundle.anchor_tower(self.config, self.encode)
+        e = np.asarray(self.encode(sentences), dtype=np.float32)
+        e /= np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+        a = self.config.anchors
+        return tower.scores(tower.weights(e, demand_groups(sentences), self.config.forecast.written_weight, a.temperature))
+
     def query_vector(self, sentences: list[str], prompt: PromptLearner | None = None) -> np.ndarray:
         v = self.text.embed(sentences, prompt=prompt).mean(0)
         v = torch.nn.functional.normalize(v, dim=0)
@@ -177,6 +187,11 @@ class ZeroShot:
             answer = self.forecaster().answer(query.sentences, query.exclude, seeds)
             if answer is not None:
                 return Scored(self.profile_prior().apply(answer[0], matches) if matches else answer[0], answer[1], matches)
+        if self.scorer == "anchors" and prompt is None:
+            s = self.anchor_scores(query.sentences)
+            if query.exclude:
+                s = s - self.config.tower_exclusion_weight * self.anchor_scores(query.exclude)
+            return Scored(self.profile_prior().apply(s, matches) if matches else s, profile=matches)
         emb = self.bundle.embeddings("fused")
         s = np.asarray(emb @ self.query_vector(query.sentences, prompt))
         if query.exclude:
@@ -195,6 +210,7 @@ class ZeroShot:
         """The selected users, best first. Explicit `top_k` / `threshold` go through the faiss
         index (k-NN / range search); otherwise every score is computed for the decision rule."""
         ids = self.bundle.users.to_numpy()
+        profile: list[str] = []
         indexed = (top_k is not None or threshold is not None) and not query.exclude and self.scorer == "tower"
         if indexed and seeds is None and not (query.subject and self.profile_prior().matches(query.subject)):
             from targetbot.towers.index import range_search, search
@@ -209,6 +225,7 @@ class ZeroShot:
                 tau = float(threshold)
         else:
             scored = self.score(query, prompt, seeds=seeds)
+            profile = [m.description for m in scored.profile]
             s = scored.scores
             tau = scored.threshold() if threshold is None else float(threshold)
             order = np.argsort(-s, kind="stable")
@@ -216,5 +233,8 @@ class ZeroShot:
             scores = s[rows]
             if top_k is not None and len(scores):
                 tau = float(scores[-1])
-        return {"audience_size": int(len(rows)), "threshold": round(tau, 6),
-                "users": [{"user_id": str(ids[i]), "score": round(float(v), 6)} for i, v in zip(rows, scores)]}
+        out = {"audience_size": int(len(rows)), "threshold": round(tau, 6),
+               "users": [{"user_id": str(ids[i]), "score": round(float(v), 6)} for i, v in zip(rows, scores)]}
+        if profile:
+            out["profile"] = profile
+        return out

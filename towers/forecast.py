@@ -183,6 +183,17 @@ class ForecastData:
                    None if matrix("latest_share") is None else matrix("latest_share").tocsr())
 
 
+def combine_matches(sims: np.ndarray, groups: list[list[int]], written_weight: float) -> np.ndarray:
+    """One match per row from its cosines to each sentence (columns; `groups` from
+    `templates.demand_groups`): within a request's group, `written_weight` x the request as written
+    + the rest x its best family sentence; then the best group. The families' fixed words ("used
+    mini-programs to ...") match whole classes of texts on their own, so the best single sentence
+    is often a family frame matching, not the request (docs/RESULTS.md has the comparison)."""
+    a = written_weight
+    per_group = [sims[:, g[0]] if len(g) == 1 else a * sims[:, g[0]] + (1 - a) * sims[:, g[1:]].max(1) for g in groups]
+    return np.max(per_group, axis=0).astype(np.float32)
+
+
 def category_parts(category: str) -> list[str]:
     """A category value may list several ("Action, Adventure, Sci-Fi" in MovieLens): its parts."""
     return [p for p in (x.strip() for x in category.split(",")) if p] or [category]
@@ -359,19 +370,8 @@ class ForecastScorer:
             self._category_index = (vecs, idx, owner, [_words(c) for c in names])
         return self._category_index
 
-    def _combine(self, sims: np.ndarray, groups: list[list[int]]) -> np.ndarray:
-        """One match per row from its cosines to each sentence (columns): within a request's group,
-        `written_weight` x the request as written + the rest x its best family sentence; then the
-        best group. The families' fixed words ("used mini-programs to ...") match whole classes of
-        texts on their own, so the best single sentence is often a family frame matching, not the
-        request (docs/RESULTS.md has the comparison)."""
-        a = self.s.written_weight
-        per_group = [sims[:, g[0]] if len(g) == 1 else a * sims[:, g[0]] + (1 - a) * sims[:, g[1:]].max(1)
-                     for g in groups]
-        return np.max(per_group, axis=0).astype(np.float32)
-
     def text_similarity(self, sentences: list[str]) -> np.ndarray:
-        """Each future text's match to the demand: its own cosine (`_combine`), raised towards its category's
+        """Each future text's match to the demand: its own cosine (`combine_matches`), raised towards its category's
         (e.g. "Applied for Harbor Bank car loan" under "credit application" for "apply for a credit
         line") by at most `category_lift`. The cap matters: category names are short and can be
         ambiguous ("sports watch" is close to "watch NBA games"), so a category may only promote
@@ -384,12 +384,12 @@ class ForecastScorer:
             return self._last_similarity[1]
         e = self._sentences(sentences)
         groups = demand_groups(sentences)
-        sim = self._combine(self.data.future_vectors @ e.T, groups)
+        sim = combine_matches(self.data.future_vectors @ e.T, groups, self.s.written_weight)
         if self.s.category_lift > 0:
             vecs, idx, owner, name_words = self._categories()
             if len(vecs):
                 cat_sim = np.full(len(name_words), -1.0, np.float32)
-                np.maximum.at(cat_sim, owner, self._combine(vecs @ e.T, groups))
+                np.maximum.at(cat_sim, owner, combine_matches(vecs @ e.T, groups, self.s.written_weight))
                 said = _words(sentences[0])  # the demand as written: template families add "purchased"
                 cat_sim[[i for i, w in enumerate(name_words) if opposite_direction(said, w)]] = -1.0
                 lifted = np.where(idx >= 0, cat_sim[np.maximum(idx, 0)], sim)

@@ -79,9 +79,8 @@ class ForecastFewShot(TargetingMethod):
         query = Query.from_demand(scenario.demand)
 
         def draw(d, pos_rows, neg_rows, pos, neg):
-            f = zs.forecaster().forecast(query.sentences, seeds=(pos_rows, neg_rows))
-            # nothing matches the demand: the towers' score, as zero-shot find does
-            return zs.scores(query) if f is None else f.scores
+            # as `targetbot find --seeds` scores: the profile term added, the towers where nothing matches
+            return zs.scores(query, seeds=(pos_rows, neg_rows))
 
         return _over_seed_draws(scenario, ctx, zs.bundle.users, rows, draw)
 

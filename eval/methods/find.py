@@ -1,6 +1,7 @@
 """`find`: zero-shot targeting from the scenario's demand sentence with the default scorer
 (per-demand forecast of matching future behaviour, towers/forecast.py); `find-tower`: FIND's
-dual towers alone (demand through the text tower, cosine to every user embedding). Each selects
+dual towers alone (demand through the text tower, cosine to every user embedding); `find-anchors`:
+the anchor towers (towers/anchors.py). Each selects
 users by its scorer's label-free rule (`ZeroShot.threshold`, documented in towers/find.py)."""
 
 from __future__ import annotations
@@ -46,3 +47,9 @@ class FindZeroShot(TargetingMethod):
 class FindTower(FindZeroShot):
     description = "FIND zero-shot with the dual towers only: demand templates vs aligned user embeddings"
     scorer = "tower"
+
+
+@register_method("find-anchors")
+class FindAnchors(FindZeroShot):
+    description = "zero-shot with the anchor towers: the forecaster distilled into an inner product (towers/anchors.py)"
+    scorer = "anchors"

@@ -24,6 +24,8 @@ MinExport = Annotated[Optional[int], typer.Option("--min-export", min=1, help="R
 
 def _print_audience(result: dict, shown: int = 10) -> None:
     out.print(f"[bold]{safe(result['demand'])}[/]: {result['audience_size']:,} users (threshold {result['threshold']:.4f})")
+    if result.get("profile"):
+        out.print(f"  profile: {', '.join(safe(p) for p in result['profile'])}")
     for u in result["users"][:shown]:
         out.print(f"  {u['user_id']}  {u['score']:.4f}")
     if result.get("note"):
@@ -53,7 +55,9 @@ def find(
     threshold: Threshold = None,
     prompt: Annotated[Optional[str], typer.Option(help="Use a prompt tuned with `targetbot tune --name NAME`.")] = None,
     scorer: Annotated[str, typer.Option(help="forecast: fit a forecaster of the future behaviour that matches the "
-                                        "demand (default); tower: FIND's dual towers and the faiss index.")] = "forecast",
+                                        "demand (default); tower: FIND's dual towers and the faiss index; anchors: "
+                                        "the forecaster's answers to anchor behaviours, weighted by the demand "
+                                        "(no fit per query).")] = "forecast",
     min_export: MinExport = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -62,7 +66,9 @@ def find(
     The demand is expanded into FIND template sentences (add your own with --template). The
     default scorer matches them to the behaviour training users showed in their next window and
     fits a forecaster of that behaviour on their earlier history; `--scorer tower` uses the
-    aligned towers alone. Unless --top-k or --threshold is given, users are selected by a
+    aligned towers alone, `--scorer anchors` the forecaster distilled into an inner product. Who
+    the demand describes ("high earners who ...") is read against the profile columns and added
+    to the score (the JSON's `profile` lists what it took). Unless --top-k or --threshold is given, users are selected by a
     label-free rule: as many as the forecaster expects to do the behaviour (forecast), or the
     upper component of a two-Gaussian mixture over the scores (tower).
 

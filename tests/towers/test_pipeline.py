@@ -172,6 +172,24 @@ def test_find_scorers_forecast_by_default_and_tower_on_request(built):
     assert bad.exit_code == 2 and "unknown scorer 'magic'" in bad.output
 
 
+def test_anchor_towers_are_built_with_the_towers_and_score_on_request(built):
+    from targetbot.eval.runner import run
+    from targetbot.towers.config import FindConfig
+
+    ws, _ = built
+    bundle = Bundle.load(ws, Settings())
+    config = FindConfig()
+    stored = bundle.root / f"anchors-{config.anchors.data_key(config.forecast)}"
+    assert (stored / "anchors.json").exists()  # built by `build`, not on first use
+    tower = bundle.anchor_tower(config, FakeEncoder384().encode)
+    assert tower.embeddings.shape[0] == 400 and 0 < len(tower.texts) <= config.anchors.count
+    r = runner.invoke(app, ["find", "-w", str(ws.root), "users likely to rent phones", "-k", "20", "--scorer", "anchors", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["audience_size"] == 20
+    z = run(ws, "zero-shot", fake_models(), ["find-anchors"], ["nba_fans"]).body
+    assert z["results"][0]["method"] == "find-anchors" and 0.0 <= z["results"][0]["auc"] <= 1.0
+
+
 def test_forecast_data_latest_shares_match_the_events(built):
     ws, _ = built
     from targetbot.towers.train import eval_input_windows

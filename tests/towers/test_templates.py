@@ -219,3 +219,12 @@ def test_meaning_kept_in_hard_cases():
                                  "The user is a young working professionals.", "The user will Bali."])
 def test_the_grammar_check_can_fail(bad):
     assert grammar_problems(bad)
+
+
+def test_template_sentences_group_under_the_request_they_came_from():
+    from targetbot.towers.templates import demand_groups
+
+    a, b = template_sentences("users likely to rent phones"), template_sentences("boba addicts")
+    assert demand_groups(a + b) == [list(range(len(a))), list(range(len(a), len(a) + len(b)))]
+    # family sentences with no request before them (a plan's own sentences) each stand alone
+    assert demand_groups(["The user will rent a phone.", "The user searched for phones."]) == [[0], [1]]
