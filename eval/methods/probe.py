@@ -3,7 +3,7 @@
 A logistic regression is fitted on the embeddings of a random sample of *training* users
 (one fit user for every four evaluation users, the 1:4 split) and scored on the evaluation
 users. Embeddings: behaviour-only, tabular-only and search-only encoders, their
-concatenation, and the fused (aligned) user embedding; `ablation-*` methods probe the fused
+concatenation, the fused (aligned) user embedding, and the anchor towers' (towers/anchors.py); `ablation-*` methods probe the fused
 embedding of towers trained without one modality or without attention fusion (built on first
 use with the same config otherwise, and kept beside the main bundle).
 """
@@ -59,6 +59,19 @@ def _make(kind: str):
 
 for _kind in ("behaviour", "tabular", "search", "concat", "fused"):
     register_method(f"probe-{_kind}")(_make(_kind))
+
+
+@register_method("probe-anchors")
+class AnchorProbe(TargetingMethod):
+    suites = ("probe",)
+    description = "linear probe on the anchor towers' user embedding (forecasts of the anchor behaviours)"
+
+    def score(self, scenario, ctx: EvalContext) -> MethodOutput:
+        from targetbot.eval.methods.find import _bundle_and_rows
+
+        zs, _ = _bundle_and_rows(ctx)
+        ev, tr = bundle_rows(ctx, zs.bundle)
+        return probe(zs.bundle.anchor_tower(zs.config, zs.encode).embeddings, ctx, scenario, ev, tr)
 
 
 def _make_ablation(name: str, overrides: dict):

@@ -154,8 +154,8 @@ def test_zero_shot_few_shot_and_probe_suites_run(built):
     f = run(ws, "few-shot", models, ["find-fewshot", "forecast-fewshot", "umlp"], ["nba_fans"]).body
     row = next(r for r in f["results"] if r["method"] == "find-fewshot")
     assert row["draws"] == 5 and row["auc_std"] is not None
-    p = run(ws, "probe", models, ["probe-behaviour", "probe-fused", "probe-concat"], ["nba_fans"]).body
-    assert len(p["results"]) == 3
+    p = run(ws, "probe", models, ["probe-behaviour", "probe-fused", "probe-concat", "probe-anchors"], ["nba_fans"]).body
+    assert len(p["results"]) == 4
 
 
 def test_find_scorers_forecast_by_default_and_tower_on_request(built):
