@@ -94,9 +94,9 @@ def find_sentences(plan: TargetingPlan) -> list[str]:
 def find_args(plan: TargetingPlan, sentences: list[str]) -> dict:
     """find_users' arguments: the sentences, and who the request describes (its subject, read
     against the profile columns as `targetbot find` reads it) when the plan keeps the words."""
-    from targetbot.towers.templates import parse
+    from targetbot.towers.templates import who_described
 
-    who = parse(plan.phrasing[0]).subject if plan.phrasing else None
+    who = who_described(plan.phrasing[0]) if plan.phrasing else None
     return {"sentences": sentences, **({"who": who[:200]} if who else {})}
 
 

@@ -1,6 +1,6 @@
 """Transfer: how targeting methods hold up on demands the benchmark never named.
 
-    .venv/bin/python bench/transfer.py -w ws [--methods keyword,supervised,find,ask,graph,find-tower]
+    .venv/bin/python bench/transfer.py -w ws [--methods keyword,supervised,find,ask,graph,find-tower,find-anchors]
         [--sets builtin,dev,test] [--bank eval/data/scenario_bank] [--json] [--out result.json]
 
 Runs the zero-shot suite on the workspace's own scenarios (`builtin`) and on the scenario bank's
@@ -44,7 +44,7 @@ def summarise(rows: list[dict], methods: list[str]) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-w", "--workspace", required=True)
-    ap.add_argument("--methods", default="keyword,supervised,find,ask,graph,find-tower")
+    ap.add_argument("--methods", default="keyword,supervised,find,ask,graph,find-tower,find-anchors")
     ap.add_argument("--fewshot", default="", help="few-shot methods to add, e.g. forecast-fewshot")
     ap.add_argument("--sets", default="builtin,dev,test")
     ap.add_argument("--bank", default=str(ROOT / "eval" / "data" / "scenario_bank"))

@@ -2,7 +2,7 @@
 
 The forecast scorer (towers/forecast.py) fits a regression per demand, at query time; the
 learned dual towers (towers/train.py) answer any demand with one inner product but squeeze a
-user's history through a 128-d bottleneck. Anchor towers keep the inner product and take the
+user's history through a fixed-width bottleneck. Anchor towers keep the inner product and take the
 forecaster as the teacher:
 
 * Anchors: `count` future behaviour texts - for each event category the text most training users
@@ -10,8 +10,9 @@ forecaster as the teacher:
   build time.
 * User tower: a user's z-scored forecast for every anchor (a `count`-d embedding).
 * Text tower: a demand's weights over the anchors, a softmax (at `temperature`) over its match to
-  each anchor text, matched as the forecaster matches (`forecast.combine_matches`: the request as
-  written against its best template sentence).
+  each anchor text, combined over the demand's sentences as the forecaster combines them
+  (`forecast.combine_matches`: the request as written against its best template sentence; no
+  category lift).
 * Score: embedding . weights - a weighted sum of the forecasts of the behaviours the demand is
   closest to.
 

@@ -7,6 +7,7 @@
         index.faiss
         prompts/<name>.pt + .json   few-shot tuned prompts
         forecast-<data key>/        the forecast scorer's features (towers/forecast.py), built on first use
+        anchors-<data key>/         the anchor towers (towers/anchors.py), built with the towers or on first use
     WS/artifacts/towers/CURRENT     key of the bundle `find` uses by default
 
 The directory is written under a temporary name and renamed when complete.
@@ -222,7 +223,11 @@ class Bundle:
             else:
                 from targetbot.towers.forecast import ForecastScorer
 
-                scorer = ForecastScorer(self.forecast_data(config.forecast, progress=progress), encode, config.forecast)
+                data = self.forecast_data(config.forecast, progress=progress)
+                if not data.users.equals(self.users):
+                    raise TargetbotError(f"{self.root}: the forecast features cover other users than the towers: "
+                                         "rebuild with 'targetbot build --force'")
+                scorer = ForecastScorer(data, encode, config.forecast)
                 tower = AnchorTower.build(scorer, config.anchors, progress=progress)
                 tower.save(path)
                 tower = AnchorTower.load(path)

@@ -130,6 +130,7 @@ def list_configs() -> list[str]:
 # ---- the zero-shot scorer's settings: WS/find.yaml ------------------------------------------------
 FIND_CONFIG_FILE = "find.yaml"
 FORECAST_DATA_FORMAT = 5  # bumped when ForecastData's stored layout or content changes
+ANCHOR_FORMAT = 1  # bumped when how anchor towers are picked, computed or stored changes
 
 
 class ForecastConfig(BaseModel):
@@ -181,7 +182,7 @@ class AnchorConfig(BaseModel):
 
     def data_key(self, forecast: ForecastConfig) -> str:
         """What the stored anchor embeddings depend on: the anchors and every forecast setting."""
-        blob = json.dumps({"count": self.count, "min_users": self.min_users, "seed": self.seed,
+        blob = json.dumps({"format": ANCHOR_FORMAT, "count": self.count, "min_users": self.min_users, "seed": self.seed,
                            "forecast": forecast.model_dump(mode="json"), "data": forecast.data_key()}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:10]
 

@@ -4,7 +4,7 @@ A demand is one or more sentences; several template sentences (FIND's families w
 the demand's parts, towers/templates.py) are embedded and averaged, so a plain request and a rewritten plan
 both work. Exclusions (hard negatives) are sentences too: score = sim(demand) - λ·sim(exclusion).
 
-Two scorers (`ZeroShot(bundle, encode, scorer=...)`; settings in WS/find.yaml, `FindConfig`):
+Three scorers (`ZeroShot(bundle, encode, scorer=...)`; settings in WS/find.yaml, `FindConfig`):
 * `forecast` (default): the demand is matched to training users' future behaviour texts and a
   per-demand forecaster of that behaviour is fitted on their preceding history (towers/forecast.py);
   falls back to `tower` when no training user ever did anything that matches.
@@ -12,15 +12,15 @@ Two scorers (`ZeroShot(bundle, encode, scorer=...)`; settings in WS/find.yaml, `
   proper); the only scorer the faiss index serves, so `--top-k` / `--threshold` use the index
   with it.
 * `anchors`: the forecaster distilled into an inner product (towers/anchors.py): every user's
-  forecasts of a thousand anchor behaviours, weighted by the demand's match to each; no fit per
-  query.
+  forecasts of the anchor behaviours (`AnchorConfig.count`), weighted by the demand's match to
+  each; no fit per query; falls back to `tower` when the workspace has no anchor.
 
 Who the request describes ("high earners who ...": `Query.subject`) is read against the profile
-table and added to either scorer's scores (towers/profile_prior.py); `Scored.profile` says what it
+table and added to any scorer's scores (towers/profile_prior.py); `Scored.profile` says what it
 took.
 
 Decision rule (no labels needed). Forecast scores: the top N users, N = the number of users the
-forecaster expects to do the matched behaviour (sum of its probabilities). Tower scores: a
+forecaster expects to do the matched behaviour (sum of its probabilities). Tower and anchor scores: a
 two-component Gaussian mixture is fitted to the score distribution; users whose posterior of
 belonging to the upper component is at least 1/2 are selected. When the mixture finds no
 separated upper group (its weight > 1/2), the rule falls back to mean + 2 standard deviations.
@@ -39,7 +39,7 @@ from sklearn.mixture import GaussianMixture
 from targetbot.core.errors import TargetbotError
 from targetbot.towers.bundle import Bundle
 from targetbot.towers.config import FindConfig
-from targetbot.towers.templates import demand_groups, parse, template_sentences
+from targetbot.towers.templates import demand_groups, template_sentences, who_described
 from targetbot.towers.text_tower import PromptLearner
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ class Query:
             if len(d) > 2000:
                 raise TargetbotError(f"demand sentence too long ({len(d)} characters; at most 2000)")
         sentences = [s for d in items for s in (template_sentences(d) if templates else [d])]
-        subject = parse(items[0]).subject if templates else None
+        subject = who_described(items[0]) if templates else None
         return cls(sentences, [e.strip() for e in (exclude or []) if e.strip()], subject)
 
 
@@ -166,8 +166,11 @@ class ZeroShot:
                                                self.config.profile)
         return self._profile_prior
 
+    def anchor_tower(self):
+        return self.bundle.anchor_tower(self.config, self.encode)
+
     def anchor_scores(self, sentences: list[str]) -> np.ndarray:
-        tower = self.bundle.anchor_tower(self.config, self.encode)
+        tower = self.anchor_tower()
         e = np.asarray(self.encode(sentences), dtype=np.float32)
         e /= np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
         a = self.config.anchors
@@ -187,7 +190,7 @@ class ZeroShot:
             answer = self.forecaster().answer(query.sentences, query.exclude, seeds)
             if answer is not None:
                 return Scored(self.profile_prior().apply(answer[0], matches) if matches else answer[0], answer[1], matches)
-        if self.scorer == "anchors" and prompt is None:
+        if self.scorer == "anchors" and prompt is None and len(self.anchor_tower().texts):  # none: the towers answer
             s = self.anchor_scores(query.sentences)
             if query.exclude:
                 s = s - self.config.tower_exclusion_weight * self.anchor_scores(query.exclude)
@@ -212,7 +215,8 @@ class ZeroShot:
         ids = self.bundle.users.to_numpy()
         profile: list[str] = []
         indexed = (top_k is not None or threshold is not None) and not query.exclude and self.scorer == "tower"
-        if indexed and seeds is None and not (query.subject and self.profile_prior().matches(query.subject)):
+        profiled = query.subject and self.config.profile.weight and self.profile_prior().matches(query.subject)
+        if indexed and seeds is None and not profiled:
             from targetbot.towers.index import range_search, search
 
             q = self.query_vector(query.sentences, prompt)

@@ -188,7 +188,8 @@ def combine_matches(sims: np.ndarray, groups: list[list[int]], written_weight: f
     `templates.demand_groups`): within a request's group, `written_weight` x the request as written
     + the rest x its best family sentence; then the best group. The families' fixed words ("used
     mini-programs to ...") match whole classes of texts on their own, so the best single sentence
-    is often a family frame matching, not the request (docs/RESULTS.md has the comparison)."""
+    is often a family frame matching, not the request (docs/RESULTS.md, "Transfer", compares the
+    ways of combining)."""
     a = written_weight
     per_group = [sims[:, g[0]] if len(g) == 1 else a * sims[:, g[0]] + (1 - a) * sims[:, g[1:]].max(1) for g in groups]
     return np.max(per_group, axis=0).astype(np.float32)
@@ -474,7 +475,8 @@ class ForecastScorer:
             scores = repeat_prior(scores, share, self.s.repeat_weight)
         top = cols[:10]
         evidence = [(self.data.future_texts[c], round(float(v), 4)) for c, v in zip(top, sims[:10])]
-        own = (self.data.future_vectors[top] @ self._sentences(sentences).T).max(1) if len(top) else np.zeros(0)
+        own = (combine_matches(self.data.future_vectors[top] @ self._sentences(sentences).T, demand_groups(sentences),
+                               self.s.written_weight) if len(top) else np.zeros(0))
         lifted_by = [self.data.future_categories[c] if v > o + 1e-6 else "" for c, v, o in zip(top, sims[:10], own)]
         return Forecast(scores.astype(np.float64), n_pseudo, evidence, lifted_by)
 

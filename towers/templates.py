@@ -424,14 +424,23 @@ def template_sentences(request: str) -> list[str]:
     return [s for s in out if not (s in seen or seen.add(s))]
 
 
-FAMILY_LEAD = "The user "
+FAMILY_LEAD = "The user"
+
+
+def who_described(request: str) -> str | None:
+    """The people a request describes ("high earners"), or None when it names nobody in particular
+    ("users", "people") or no one."""
+    subject = parse(" ".join(request.split())).subject
+    return subject if subject and subject.lower() not in _GENERIC else None
 
 
 def demand_groups(sentences: list[str]) -> list[list[int]]:
     """Which sentences were written from which request: a sentence as a marketer wrote it opens a
-    group and the family sentences `template_sentences` wrote from it (they open with "The user ")
+    group and the family sentences `template_sentences` wrote from it (they open with "The user")
     follow it; a family sentence with no request before it is a group of its own. Scorers weigh a
-    request's own words against its best family sentence within a group, and take the best group."""
+    request's own words against its best family sentence within a group, and take the best group.
+    The rule reads only the sentences, so plans and recorded tool calls keep their shape; a request
+    that itself opens with "The user" joins the group before it."""
     groups: list[list[int]] = []
     for i, s in enumerate(sentences):
         if s.startswith(FAMILY_LEAD) and groups and not sentences[groups[-1][0]].startswith(FAMILY_LEAD):

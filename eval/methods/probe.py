@@ -71,7 +71,11 @@ class AnchorProbe(TargetingMethod):
 
         zs, _ = _bundle_and_rows(ctx)
         ev, tr = bundle_rows(ctx, zs.bundle)
-        return probe(zs.bundle.anchor_tower(zs.config, zs.encode).embeddings, ctx, scenario, ev, tr)
+        tower = zs.anchor_tower()
+        if not len(tower.texts):
+            from targetbot.core.errors import TargetbotError
+            raise TargetbotError("the workspace has no anchor behaviours (no future text enough training users did)")
+        return probe(tower.embeddings, ctx, scenario, ev, tr)
 
 
 def _make_ablation(name: str, overrides: dict):

@@ -47,3 +47,9 @@ def test_a_high_temperature_spreads_the_weights():
     v = _unit(encode(["users likely to rent a phone"]))
     sharp, flat = (tower.weights(v, [[0]], 0.6, t) for t in (0.05, 100.0))
     assert sharp.max() > 0.99 and np.allclose(flat, 0.5, atol=0.01)
+
+
+def test_no_text_enough_users_did_gives_no_anchor():
+    data, _ = world()
+    tower = AnchorTower.build(ForecastScorer(data, encode), AnchorConfig(count=10, min_users=10_000))
+    assert tower.texts == [] and tower.embeddings.shape == (len(data.users), 0)

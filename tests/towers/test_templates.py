@@ -228,3 +228,12 @@ def test_template_sentences_group_under_the_request_they_came_from():
     assert demand_groups(a + b) == [list(range(len(a))), list(range(len(a), len(a) + len(b)))]
     # family sentences with no request before them (a plan's own sentences) each stand alone
     assert demand_groups(["The user will rent a phone.", "The user searched for phones."]) == [[0], [1]]
+
+
+def test_who_a_request_describes_skips_generic_subjects():
+    from targetbot.towers.templates import demand_groups, who_described
+
+    assert who_described("high earners who will book a holiday package") == "high earners"
+    assert who_described("users likely to rent phones") is None and who_described("boba addicts") is None
+    s = template_sentences("drivers whose car needs work")
+    assert any(x.startswith("The user's") for x in s) and demand_groups(s) == [list(range(len(s)))]
