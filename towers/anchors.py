@@ -16,7 +16,7 @@ forecaster as the teacher:
 * Score: embedding . weights - a weighted sum of the forecasts of the behaviours the demand is
   closest to.
 
-    >>> tower = AnchorTower.build(scorer, AnchorConfig(count=1000))  # doctest: +SKIP
+    >>> tower = AnchorTower.build(scorer, AnchorConfig(count=1000), folder)  # doctest: +SKIP
     >>> w = tower.weights(unit_vectors(sentences), demand_groups(sentences), written_weight=0.6, temperature=0.05)  # doctest: +SKIP
     >>> scores = tower.scores(w)  # doctest: +SKIP
 """
@@ -51,25 +51,40 @@ def pick_anchors(data: ForecastData, config: AnchorConfig) -> list[int]:
 
 @dataclass
 class AnchorTower:
-    embeddings: np.ndarray  # users x anchors, float32: z-scored forecasts
+    by_anchor: np.ndarray  # anchors x users, float32 (z-scored forecasts), memory-mapped when loaded
     texts: list[str]  # the anchor texts
     vectors: np.ndarray  # anchors x d, unit-norm sentence vectors of the texts
 
-    @classmethod
-    def build(cls, scorer: ForecastScorer, config: AnchorConfig, progress=None) -> "AnchorTower":
+    @property
+    def embeddings(self) -> np.ndarray:
+        """users x anchors: each user's embedding."""
+        return self.by_anchor.T
+
+    @staticmethod
+    def build(scorer: ForecastScorer, config: AnchorConfig, folder: Path, progress=None) -> "AnchorTower":
+        """Answer every anchor and write the tower to `folder` (atomically). Each anchor's forecasts are
+        one row of a memory-mapped file, so the build holds one forecast, not users x anchors."""
         columns = pick_anchors(scorer.data, config)
-        out = np.zeros((len(scorer.data.users), len(columns)), dtype=np.float32)
-        kept: list[int] = []
-        for n, c in enumerate(columns):
-            f = scorer.forecast([scorer.data.future_texts[c]])
-            if f is not None:  # every user or too few users enriched: no anchor
-                s = f.scores
-                out[:, len(kept)] = (s - s.mean()) / max(float(s.std()), 1e-9)
-                kept.append(c)
-            if progress and ((n + 1) % 100 == 0 or n + 1 == len(columns)):
-                progress(f"anchor towers: {n + 1}/{len(columns)} anchors")
-        vectors = np.asarray(scorer.data.future_vectors[kept], dtype=np.float32)
-        return cls(np.ascontiguousarray(out[:, :len(kept)]), [scorer.data.future_texts[c] for c in kept], vectors)
+        n_users = len(scorer.data.users)
+        with atomic_path(folder) as tmp:
+            tmp.mkdir(parents=True)
+            out = np.lib.format.open_memmap(tmp / "by_anchor.npy", mode="w+", dtype=np.float32,
+                                            shape=(len(columns), n_users))
+            kept: list[int] = []
+            for n, c in enumerate(columns):
+                f = scorer.forecast([scorer.data.future_texts[c]])
+                if f is not None:  # every user or too few users enriched: no anchor
+                    s = f.scores
+                    out[len(kept)] = (s - s.mean()) / max(float(s.std()), 1e-9)
+                    kept.append(c)
+                if progress and ((n + 1) % 100 == 0 or n + 1 == len(columns)):
+                    progress(f"anchor towers: {n + 1}/{len(columns)} anchors")
+            out.flush()
+            del out  # rows past len(kept) stay zero and are not read
+            vectors = np.asarray(scorer.data.future_vectors, dtype=np.float32)[kept]
+            np.save(tmp / "vectors.npy", vectors.reshape(len(kept), scorer.data.future_vectors.shape[1]))
+            write_json(tmp / "anchors.json", {"texts": [scorer.data.future_texts[c] for c in kept]})
+        return AnchorTower.load(folder)
 
     def weights(self, sentence_vectors: np.ndarray, groups: list[list[int]], written_weight: float,
                 temperature: float) -> np.ndarray:
@@ -79,16 +94,10 @@ class AnchorTower:
         return w / w.sum()
 
     def scores(self, weights: np.ndarray) -> np.ndarray:
-        return np.asarray(self.embeddings @ weights.astype(np.float32), dtype=np.float64)
-
-    def save(self, folder: Path) -> None:
-        with atomic_path(folder) as tmp:
-            tmp.mkdir(parents=True)
-            np.save(tmp / "embeddings.npy", self.embeddings)
-            np.save(tmp / "vectors.npy", self.vectors)
-            write_json(tmp / "anchors.json", {"texts": self.texts})
+        return np.asarray(weights.astype(np.float32) @ self.by_anchor, dtype=np.float64)
 
     @classmethod
     def load(cls, folder: Path) -> "AnchorTower":
         meta = json.loads((folder / "anchors.json").read_text(encoding="utf-8"))
-        return cls(np.load(folder / "embeddings.npy", mmap_mode="r"), meta["texts"], np.load(folder / "vectors.npy"))
+        texts = meta["texts"]
+        return cls(np.load(folder / "by_anchor.npy", mmap_mode="r")[:len(texts)], texts, np.load(folder / "vectors.npy"))

@@ -227,10 +227,7 @@ class Bundle:
                 if not data.users.equals(self.users):
                     raise TargetbotError(f"{self.root}: the forecast features cover other users than the towers: "
                                          "rebuild with 'targetbot build --force'")
-                scorer = ForecastScorer(data, encode, config.forecast)
-                tower = AnchorTower.build(scorer, config.anchors, progress=progress)
-                tower.save(path)
-                tower = AnchorTower.load(path)
+                tower = AnchorTower.build(ForecastScorer(data, encode, config.forecast), config.anchors, path, progress)
             self._cache[key] = tower
         return self._cache[key]
 
