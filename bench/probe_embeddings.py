@@ -1,13 +1,15 @@
 """Probe user embeddings from outside the project beside the towers', with the project's probe suite.
 
     .venv/bin/python bench/probe_embeddings.py -w ws --embedding coles=emb.parquet \
-        [--embedding anchors=WS/cache/distill/anchors-....npz] [--scenarios builtin|dev|test] [--json]
+        [--embedding NAME=users_by_dims.npy] [--scenarios builtin|dev|test] [--json]
 
 Each `--embedding NAME=PATH` is a parquet of `user_id` + `emb_*` columns (what a peer such as
-pytorch-lifestream's CoLES writes), or a .npy / .npz (`embeddings`) in the tower bundle's user
-order, such as the anchor towers' `WS/artifacts/towers/<bundle>/anchors-<key>/embeddings.npy`. Every embedding gets the same probe as `eval run --suite probe`
+pytorch-lifestream's CoLES writes), or a users x dims .npy / .npz (`embeddings`) in the tower
+bundle's user order. The anchor towers' embedding has its own method in the suite
+(`--embedding` is not needed for it): `probe-anchors` runs beside the others. Every embedding gets the same probe as `eval run --suite probe`
 (a logistic regression fitted on one training user per four evaluation users, scored on the
-evaluation users), beside `probe-behaviour`, `probe-concat` and `probe-fused` in the same run.
+evaluation users), beside `probe-behaviour`, `probe-concat`, `probe-fused` and `probe-anchors`
+in the same run.
 Users an embedding lacks get zeros.
 """
 
@@ -81,7 +83,7 @@ def main() -> None:
 
         register_method(f"probe-{name}")(_method())
     options = {} if args.scenarios == "builtin" else {"scenario_dirs": [Path(args.bank)], "split": args.scenarios}
-    methods = names + ["probe-behaviour", "probe-concat", "probe-fused"]
+    methods = names + ["probe-behaviour", "probe-concat", "probe-fused", "probe-anchors"]
     rows = run_suite(ws, "probe", methods, models=models, seed=args.seed, options=options)["results"]
     table: dict[str, dict[str, float]] = {}
     for r in rows:
