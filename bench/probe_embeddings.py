@@ -5,12 +5,10 @@
 
 Each `--embedding NAME=PATH` is a parquet of `user_id` + `emb_*` columns (what a peer such as
 pytorch-lifestream's CoLES writes), or a users x dims .npy / .npz (`embeddings`) in the tower
-bundle's user order. The anchor towers' embedding has its own method in the suite
-(`--embedding` is not needed for it): `probe-anchors` runs beside the others. Every embedding gets the same probe as `eval run --suite probe`
-(a logistic regression fitted on one training user per four evaluation users, scored on the
-evaluation users), beside `probe-behaviour`, `probe-concat`, `probe-fused` and `probe-anchors`
-in the same run.
-Users an embedding lacks get zeros.
+bundle's user order; users it lacks get zeros. Every embedding gets the same probe as `eval run
+--suite probe` (a logistic regression fitted on one training user per four evaluation users,
+scored on the evaluation users), beside `probe-behaviour`, `probe-concat`, `probe-fused` and
+`probe-anchors` (the anchor towers' embedding) in the same run.
 """
 
 from __future__ import annotations
