@@ -91,15 +91,6 @@ def find_sentences(plan: TargetingPlan) -> list[str]:
     return plan.sentences()
 
 
-def find_args(plan: TargetingPlan, sentences: list[str]) -> dict:
-    """find_users' arguments: the sentences, and who the request describes (its subject, read
-    against the profile columns as `targetbot find` reads it) when the plan keeps the words."""
-    from targetbot.towers.templates import who_described
-
-    who = who_described(plan.phrasing[0]) if plan.phrasing else None
-    return {"sentences": sentences, **({"who": who[:200]} if who else {})}
-
-
 def planning_notes(info: dict) -> list[str]:
     """What the planner changed or could not do, in words for the explanation."""
     notes = []
@@ -177,7 +168,7 @@ class Executor:
             if plan.seed_users:
                 self._tune(s, plan, sentences)
             else:
-                s.call("find_users", find_args(plan, sentences))
+                s.call("find_users", {"sentences": sentences})
         else:
             s.state.notes.append(f"FIND skipped: {res.missing('zs')}")
         if "expand_entities" in allowed:
@@ -251,14 +242,14 @@ class Executor:
     def _tune(self, s: ToolSession, plan: TargetingPlan, sentences: list[str]) -> None:
         """Few-shot: the plan's seed users are positives; negatives are the users the zero-shot
         scores rank lowest (no labels needed), `negatives_per_seed` per positive."""
-        s.call("find_users", find_args(plan, sentences))
+        s.call("find_users", {"sentences": sentences})
         order = np.argsort(s.scores["find"], kind="stable")
         seeds = set(plan.seed_users)
         k = min(40, self.res.config.negatives_per_seed * len(seeds))
         neg = [u for u in self.res.users.to_numpy()[order] if u not in seeds][:k]
         s.call("tune_prompt", {"demand": sentences[0][:300], "positives": list(plan.seed_users), "negatives": neg,
                                   "steps": self.res.config.tune_steps})
-        s.call("find_users", {**find_args(plan, sentences), "use_prompt": True})
+        s.call("find_users", {"sentences": sentences, "use_prompt": True})
 
     def _graph(self, s: ToolSession, plan: TargetingPlan) -> None:
         phrases = plan.entities() + search_queries(plan)

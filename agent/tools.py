@@ -44,8 +44,6 @@ class FindUsersArgs(_Args):
     sentences: list[str] = Field(min_length=1, max_length=12, description="Template demand sentences (FIND families).")
     exclude: list[str] = Field(default_factory=list, max_length=4, description="Sentences to push away (soft).")
     use_prompt: bool = Field(False, description="Score with what tune_prompt learnt in this session (seeds or prompt).")
-    who: str | None = Field(None, max_length=200, description="Who the request describes ('high earners'), read "
-                            "against the profile columns.")
 
 
 class ExpandEntitiesArgs(_Args):
@@ -164,19 +162,15 @@ class ToolSession:
         if a.use_prompt and prompt is None and seeds is None:
             raise TargetbotError("use_prompt: no prompt was tuned in this session")
         query = Query.from_demand(a.sentences, a.exclude, templates=False)
-        query.subject = a.who
         scored = zs.score(query, prompt=prompt, seeds=seeds)
         raw, tau = scored.scores, scored.threshold()
         self.scores["find"] = self._align(zs.bundle.users, raw)
         self.state.find_rule = SourceRule(round(float(tau), 6), int((raw >= tau).sum()))
         self.state.find_evidence = [{"text": t, "similarity": sim, "category": cat}
                                     for t, sim, cat in scored.evidence[:5]]
-        out = {"users_scored": int(len(raw)), "rule_selected": self.state.find_rule.selected,
-               "rule_threshold": round(float(tau), 4), "sentences": query.sentences,
-               "matched_behaviour": [e["text"] for e in self.state.find_evidence]}
-        if scored.profile:
-            out["profile"] = [m.description for m in scored.profile]
-        return out
+        return {"users_scored": int(len(raw)), "rule_selected": self.state.find_rule.selected,
+                "rule_threshold": round(float(tau), 4), "sentences": query.sentences,
+                "matched_behaviour": [e["text"] for e in self.state.find_evidence]}
 
     def expand_entities(self, a: ExpandEntitiesArgs) -> dict:
         from targetbot.egl.expansion import as_rows, expand_with, match_seeds
