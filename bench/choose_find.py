@@ -38,22 +38,17 @@ def main() -> None:
 
     from targetbot.agent.models import Models
     from targetbot.commands.common import settings_from_env
-    from targetbot.core.scenarios.scenario import load_scenarios
     from targetbot.core.workspace import Workspace
     from targetbot.eval.metrics import auc
     from targetbot.eval.registry import EvalContext
-    from targetbot.eval.runner import scenario_paths, scenario_split
+    from targetbot.eval.runner import bank_sets
     from targetbot.towers.bundle import Bundle
     from targetbot.towers.config import FindConfig, ForecastConfig
     from targetbot.towers.find import Query, ZeroShot
 
     ws = Workspace.open(args.workspace)
     models = Models(settings_from_env())
-    bank = [Path(args.bank)]
-    sets = {"dev": [], "test": []}
-    for s in load_scenarios(scenario_paths(bank)):
-        sets[scenario_split(s.name, bank)].append(s)
-    sets["builtin"] = load_scenarios(ws.scenario_files())
+    sets = bank_sets(ws, Path(args.bank))
     ctx = EvalContext.load(ws, models)
     bundle = Bundle.load(ws, models.settings)
     rows = bundle.users.get_indexer(ctx.eval_users)

@@ -168,6 +168,16 @@ def _recorded_splits(path: str) -> dict[str, str]:
     return out
 
 
+def bank_sets(ws: Workspace, bank) -> dict[str, list[Scenario]]:
+    """The workspace's own scenarios (`builtin`) and a scenario folder's `dev` and `test` halves,
+    as the transfer benches compare them."""
+    sets: dict[str, list[Scenario]] = {"dev": [], "test": []}
+    for s in load_scenarios(scenario_paths([bank])):
+        sets[scenario_split(s.name, [bank])].append(s)
+    sets["builtin"] = load_scenarios(ws.scenario_files())
+    return sets
+
+
 def scenario_paths(sources) -> list:
     """The scenario files of the given folders and files (none given: an empty list)."""
     from pathlib import Path
