@@ -166,6 +166,12 @@ class ZeroShot:
                                                self.config.profile)
         return self._profile_prior
 
+    def profile_matches(self, query: Query) -> "list[ProfileMatch]":
+        """The profile descriptions the query's subject takes (none: the profile table is not read)."""
+        if not query.subject or not self.config.profile.weight:
+            return []
+        return self.profile_prior().matches(query.subject)
+
     def anchor_tower(self):
         return self.bundle.anchor_tower(self.config, self.encode)
 
@@ -185,7 +191,7 @@ class ZeroShot:
               seeds: tuple[np.ndarray, np.ndarray] | None = None) -> Scored:
         """Every user's score with what produced it. `seeds`: (positive rows, negative rows) of
         labelled seed users, which the forecast scorer adds as weighted examples (few-shot)."""
-        matches = self.profile_prior().matches(query.subject) if query.subject and self.config.profile.weight else []
+        matches = self.profile_matches(query)
         if self.scorer == "forecast" and prompt is None:  # a tuned prompt lives in the text tower
             answer = self.forecaster().answer(query.sentences, query.exclude, seeds)
             if answer is not None:
@@ -215,8 +221,7 @@ class ZeroShot:
         ids = self.bundle.users.to_numpy()
         profile: list[str] = []
         indexed = (top_k is not None or threshold is not None) and not query.exclude and self.scorer == "tower"
-        profiled = query.subject and self.config.profile.weight and self.profile_prior().matches(query.subject)
-        if indexed and seeds is None and not profiled:
+        if indexed and seeds is None and not self.profile_matches(query):  # a profile term needs every score
             from targetbot.towers.index import range_search, search
 
             q = self.query_vector(query.sentences, prompt)
